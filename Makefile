@@ -1,0 +1,53 @@
+# trailsight: `make help` lists the targets.
+GO        ?= go
+PKGS      ?= ./...
+FUZZTIME  ?= 20s
+BENCHTIME ?= 1s
+OUT       ?= /tmp/trailsight
+
+.PHONY: help build test test-short bench eval demo fuzz lint fmt golden tidy check
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## Build bin/trailsight.
+	$(GO) build -o bin/trailsight ./cmd/trailsight
+
+test: ## Run every test with the race detector, shuffled, fuzz seeds and golden files included.
+	$(GO) vet $(PKGS)
+	$(GO) test -race -shuffle=on -count=1 $(PKGS)
+
+test-short: ## Run the tests without the race detector.
+	$(GO) test -count=1 $(PKGS)
+
+bench: ## Run the benchmarks (decoder, engine, replay, memory per series).
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) $(PKGS)
+
+eval: build ## Generate the standard dataset and score the detector on it; also the NAB-format corpus.
+	./bin/trailsight eval --preset standard --seed 1 --data $(OUT)/standard --json $(OUT)/eval-standard.json
+	./bin/trailsight eval nab --generate --corpus $(OUT)/nab --out $(OUT)/nab-results
+
+demo: build ## Generate a small labelled trail, replay it, and show the Insights beside the planted anomalies.
+	./bin/trailsight demo
+
+fuzz: ## Run every fuzz target for FUZZTIME.
+	@for pkg in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+golden: ## Rewrite golden files; review the diff like code.
+	$(GO) test ./cloudtrail/ -update
+
+lint: ## gofmt and go vet.
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
+	$(GO) vet $(PKGS)
+
+fmt: ## Format the code.
+	gofmt -w $$(git ls-files '*.go')
+
+tidy: ## Check go.mod and go.sum are tidy.
+	$(GO) mod tidy -diff
+
+check: lint test ## What CI runs.

@@ -1,0 +1,145 @@
+package cloudtrail
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// FileKind says what a file in a trail's S3 tree holds. The zero value is
+// invalid.
+type FileKind uint8
+
+// Kinds of files.
+const (
+	_ FileKind = iota
+	// FileLog is a log file of records (or any JSON file to decode as one).
+	FileLog
+	// FileDigest is a digest file (spec §5).
+	FileDigest
+	// FileInsight is an Insights file.
+	FileInsight
+	// FileOther is anything else: folder markers, manifests, stray files.
+	FileOther
+)
+
+// String returns a short name for k, fit for a metrics label.
+func (k FileKind) String() string {
+	switch k {
+	case FileLog:
+		return "log"
+	case FileDigest:
+		return "digest"
+	case FileInsight:
+		return "insight"
+	case FileOther:
+		return "other"
+	}
+	return "file_kind_" + strconv.Itoa(int(k))
+}
+
+// ClassifyPath tells from an S3 key or a local path (spec §4.1) what a file
+// is. The file name's kind marker decides first (_CloudTrail-Digest_,
+// _CloudTrail-Insight_); then, for a JSON or gzip file, a CloudTrail-Digest
+// or CloudTrail-Insight folder anywhere in the path; then the _CloudTrail_
+// marker or a .json, .jsonl, .ndjson or .gz extension makes a log file.
+// Everything else, folder keys included, is FileOther.
+func ClassifyPath(p string) FileKind {
+	if strings.Contains(p, `\`) {
+		p = strings.ReplaceAll(p, `\`, "/")
+	}
+	name := p[strings.LastIndexByte(p, '/')+1:]
+	dir := "/" + p[:len(p)-len(name)]
+	data := hasDataExt(name)
+	switch {
+	case strings.Contains(name, "_CloudTrail-Digest_"):
+		return FileDigest
+	case strings.Contains(name, "_CloudTrail-Insight_"):
+		return FileInsight
+	case data && strings.Contains(dir, "/CloudTrail-Digest/"):
+		return FileDigest
+	case data && strings.Contains(dir, "/CloudTrail-Insight/"):
+		return FileInsight
+	case data, strings.Contains(name, "_CloudTrail_"):
+		return FileLog
+	}
+	return FileOther
+}
+
+// dataExts are the extensions of files DecodeBody can read.
+var dataExts = []string{".json", ".jsonl", ".ndjson", ".gz"}
+
+func hasDataExt(name string) bool {
+	for _, ext := range dataExts {
+		if len(name) > len(ext) && strings.EqualFold(name[len(name)-len(ext):], ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// DeliveryTime reads the delivery time from the name of a log or Insights
+// file (..._<YYYYMMDDTHHmmZ>_<unique>.json.gz: the delivery minute) or of a
+// digest file (..._<YYYYMMDDTHHMMSSZ>.json.gz: digestEndTime, spec §4.1),
+// also with a _backfill suffix. name may be a whole key or path. ok is false
+// when the name carries no such time.
+func DeliveryTime(name string) (t time.Time, ok bool) {
+	name = name[strings.LastIndexAny(name, `/\`)+1:]
+	name = strings.TrimSuffix(name, ".gz")
+	for _, ext := range []string{".json", ".jsonl", ".ndjson"} {
+		name = strings.TrimSuffix(name, ext)
+	}
+	rest, last, found := cutLastUnderscore(name)
+	if !found {
+		return time.Time{}, false
+	}
+	_, prev, _ := cutLastUnderscore(rest)
+	// A log name ends in the minute and the unique part; a digest name in
+	// the second. Checking the log form first keeps a unique part that
+	// happens to look like a time from being read as one.
+	if t, ok := parseStamp(prev, false); ok {
+		return t, true
+	}
+	if last == "backfill" {
+		return parseStamp(prev, true)
+	}
+	return parseStamp(last, true)
+}
+
+func cutLastUnderscore(s string) (before, after string, found bool) {
+	if i := strings.LastIndexByte(s, '_'); i >= 0 {
+		return s[:i], s[i+1:], true
+	}
+	return s, "", false
+}
+
+// parseStamp parses YYYYMMDDTHHmmZ, or YYYYMMDDTHHMMSSZ when seconds is true.
+func parseStamp(s string, seconds bool) (time.Time, bool) {
+	n := len("20060102T1504Z")
+	if seconds {
+		n = len("20060102T150405Z")
+	}
+	if len(s) != n || s[8] != 'T' || s[n-1] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(v string) int {
+		x := 0
+		for i := range len(v) {
+			if !isDigit(v[i]) {
+				return -1
+			}
+			x = x*10 + int(v[i]-'0')
+		}
+		return x
+	}
+	year, month, day := num(s[0:4]), num(s[4:6]), num(s[6:8])
+	hour, minute, sec := num(s[9:11]), num(s[11:13]), 0
+	if seconds {
+		sec = num(s[13:15])
+	}
+	if year < 0 || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
+		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC), true
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/trailsight/trailsight/cloudtrail"
+	"github.com/trailsight/trailsight/consumers"
+	"github.com/trailsight/trailsight/detector"
+	"github.com/trailsight/trailsight/emitters"
+)
+
+// replayResult is what one replay produced.
+type replayResult struct {
+	Stats    consumers.ReplayStats
+	Engine   detector.Stats
+	Insights []detector.Insight
+	Written  []string
+	Elapsed  time.Duration
+}
+
+// collector keeps every transition and passes it on.
+type collector struct {
+	next detector.Sink
+	all  []detector.Insight
+}
+
+func (c *collector) Emit(ctx context.Context, b []detector.Insight) error {
+	c.all = append(c.all, b...)
+	if c.next != nil {
+		return c.next.Emit(ctx, b)
+	}
+	return nil
+}
+
+// replay runs one replay of paths into outDir ("" writes no files).
+func replay(ctx context.Context, cfg detector.Config, paths []string, outDir string, progress func(consumers.Progress)) (*replayResult, error) {
+	files, err := consumers.ListFiles(paths)
+	if err != nil {
+		return nil, err
+	}
+	var dir *emitters.Dir
+	sink := &collector{}
+	if outDir != "" {
+		dir = emitters.NewDir(outDir, cloudtrail.KeyPrefix{})
+		sink.next = dir
+	}
+	eng, err := detector.New(cfg, sink, nil)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	st, err := consumers.Replay(ctx, files, eng, consumers.ReplayOptions{Workers: runtime.GOMAXPROCS(0), Progress: progress})
+	if err != nil {
+		return nil, err
+	}
+	res := &replayResult{Stats: st, Engine: eng.Stats(), Insights: sink.all, Elapsed: time.Since(t0)}
+	if dir != nil {
+		if err := dir.Close(ctx); err != nil {
+			return nil, err
+		}
+		res.Written = dir.Written
+	}
+	return res, nil
+}
+
+func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg detector.Config
+	cfg.RegisterFlags(fs)
+	out := fs.String("out", "", "Directory to write Insights files to, in the trail layout (required).")
+	tz := fs.String("time-zones", "", "Account time zones, as ACCOUNT=ZONE[,ACCOUNT=ZONE...] (e.g. 111122223333=Europe/Berlin).")
+	quiet := fs.Bool("quiet", false, "No progress line.")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: trailsight replay --out DIR [flags] PATH...\n\nPATH is a directory tree of trail log files, a file, or - for JSON Lines on stdin.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() == 0 {
+		fs.Usage()
+		return errors.New("replay: --out and at least one PATH are required")
+	}
+	zones, err := parseZones(*tz)
+	if err != nil {
+		return err
+	}
+	cfg.TimeZones = zones
+	var progress func(consumers.Progress)
+	if !*quiet && isTerminal(stderr) {
+		progress = progressLine(stderr)
+	}
+	res, err := replay(ctx, cfg, fs.Args(), *out, progress)
+	if err != nil {
+		return err
+	}
+	if progress != nil {
+		fmt.Fprintln(stderr)
+	}
+	printSummary(stdout, res)
+	fmt.Fprintf(stdout, "Insights files: %d under %s\n", len(res.Written), *out)
+	return nil
+}
+
+func parseZones(s string) (map[string]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	m := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || v == "" {
+			return nil, fmt.Errorf("-time-zones=%q: want ACCOUNT=ZONE[,ACCOUNT=ZONE...]", s)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func printSummary(w io.Writer, r *replayResult) {
+	st, es := r.Stats, r.Engine
+	ev := func(x detector.Result) int64 { return es.EventsBy(x) }
+	fmt.Fprintf(w, "Replayed %d files (%d failed, %d digest, %d Insights files skipped), %.1f MB in %s (%.0f records/s)\n",
+		st.Files, st.FilesFailed, st.DigestFiles, st.InsightFiles, float64(st.Bytes)/1e6, r.Elapsed.Round(time.Millisecond),
+		float64(st.Records)/r.Elapsed.Seconds())
+	fmt.Fprintf(w, "Records: %d; write calls counted %d; errored reads %d; reads %d; not analysed %d; duplicates %d; late %d; too old %d; from future %d\n",
+		st.Records, ev(detector.Counted), ev(detector.CountedError), ev(detector.NotWrite), ev(detector.NotAnalysed),
+		ev(detector.Duplicate), ev(detector.Late), ev(detector.TooOld), ev(detector.FromFuture))
+	invalid := 0
+	var reasons []string
+	for k, n := range st.Invalid {
+		invalid += n
+		reasons = append(reasons, fmt.Sprintf("%s=%d", k, n))
+	}
+	sort.Strings(reasons)
+	fmt.Fprintf(w, "Invalid records: %d %s\n", invalid, strings.Join(reasons, " "))
+	fmt.Fprintf(w, "Series: %d call-rate, %d error-rate, in %d account-Regions; delivery-gap minutes %d\n",
+		es.Series, es.ErrorSeries, es.Regions, es.GapMinutes)
+	fmt.Fprintf(w, "Insights: %d ApiCallRateInsight, %d ApiErrorRateInsight started; %d ended; %d still open\n",
+		es.Started[detector.APICallRate], es.Started[detector.APIErrorRate],
+		es.Ended[detector.APICallRate]+es.Ended[detector.APIErrorRate], es.Open)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func progressLine(w io.Writer) func(consumers.Progress) {
+	t0 := time.Now()
+	last := time.Time{}
+	return func(p consumers.Progress) {
+		if time.Since(last) < 200*time.Millisecond && p.Files != p.Total {
+			return
+		}
+		last = time.Now()
+		rate := float64(p.Records) / time.Since(t0).Seconds()
+		fmt.Fprintf(w, "\r%d/%d files  %.0f events/s  at %s ", p.Files, p.Total, rate, p.Position.UTC().Format("2006-01-02 15:04Z"))
+	}
+}

@@ -1,0 +1,219 @@
+package consumers
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/trailsight/trailsight/cloudtrail"
+)
+
+// File is one input file of a replay.
+type File struct {
+	Path     string
+	Kind     cloudtrail.FileKind
+	Delivery time.Time // from the file name; zero when it has none
+}
+
+// ListFiles expands paths (files or directory trees of any depth) into the
+// files of a replay, in delivery order: by the delivery time in the file
+// name, then by path. Files without a time in their name keep their place
+// after the timed ones, by path. "-" stands for standard input and is
+// returned as is.
+func ListFiles(paths []string) ([]File, error) {
+	var out []File
+	for _, p := range paths {
+		if p == "-" {
+			out = append(out, File{Path: "-", Kind: cloudtrail.FileLog})
+			continue
+		}
+		info, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !info.IsDir() {
+			out = append(out, fileOf(p))
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() || d.Name()[0] == '.' {
+				return nil
+			}
+			f := fileOf(path)
+			if f.Kind == cloudtrail.FileOther {
+				return nil
+			}
+			out = append(out, f)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Delivery.IsZero() != b.Delivery.IsZero() {
+			return !a.Delivery.IsZero()
+		}
+		if !a.Delivery.Equal(b.Delivery) {
+			return a.Delivery.Before(b.Delivery)
+		}
+		return a.Path < b.Path
+	})
+	return out, nil
+}
+
+func fileOf(path string) File {
+	f := File{Path: path, Kind: cloudtrail.ClassifyPath(path)}
+	if t, ok := cloudtrail.DeliveryTime(filepath.Base(path)); ok {
+		f.Delivery = t
+	}
+	return f
+}
+
+// Batch is the decoded content of one file.
+type Batch struct {
+	File   File
+	Events []cloudtrail.Event
+	Stats  cloudtrail.BodyStats
+	// Invalid counts the records set aside, by reason.
+	Invalid map[cloudtrail.Reason]int
+	// Bytes is the file's size on disk.
+	Bytes int64
+	// Err is set when the whole file could not be read or decoded; the
+	// replay counts it and goes on.
+	Err error
+}
+
+// MaxFileSize bounds what one input file may hold once inflated (a
+// CloudTrail log file is at most 50 MB compressed).
+const MaxFileSize = 1 << 30
+
+// ReadFiles decodes files on workers goroutines and calls fn with each
+// file's Batch in the order of files. fn runs on the calling goroutine.
+// Digest and Insights files are passed through with no events.
+func ReadFiles(ctx context.Context, files []File, workers int, fn func(*Batch) error) error {
+	if workers < 1 {
+		workers = 1
+	}
+	type job struct {
+		i    int
+		done chan *Batch
+	}
+	jobs := make(chan job)
+	// Results are handed over in order through a window of pending jobs,
+	// so at most 2*workers decoded files are held at once.
+	pending := make(chan job, 2*workers)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dec := cloudtrail.NewDecoder()
+			for j := range jobs {
+				j.done <- readFile(dec, files[j.i])
+			}
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		defer close(pending)
+		for i := range files {
+			j := job{i: i, done: make(chan *Batch, 1)}
+			select {
+			case pending <- j:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var err error
+	for j := range pending {
+		b := <-j.done
+		if err == nil {
+			err = fn(b)
+			if err != nil {
+				cancel()
+			}
+		}
+	}
+	wg.Wait()
+	if err == nil {
+		err = ctx.Err()
+	}
+	return err
+}
+
+func readFile(dec *cloudtrail.Decoder, f File) *Batch {
+	b := &Batch{File: f}
+	if f.Kind == cloudtrail.FileDigest || f.Kind == cloudtrail.FileInsight {
+		return b
+	}
+	var data []byte
+	var err error
+	if f.Path == "-" {
+		data, err = io.ReadAll(io.LimitReader(os.Stdin, MaxFileSize))
+	} else {
+		data, err = readLimited(f.Path)
+	}
+	if err != nil {
+		b.Err = err
+		return b
+	}
+	b.Bytes = int64(len(data))
+	b.Stats, b.Err = decodeInto(dec, data, b)
+	return b
+}
+
+func readLimited(path string) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	data, err := io.ReadAll(io.LimitReader(bufio.NewReader(fh), MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("read %s: larger than %d bytes", path, MaxFileSize)
+	}
+	return data, nil
+}
+
+func decodeInto(dec *cloudtrail.Decoder, data []byte, b *Batch) (cloudtrail.BodyStats, error) {
+	st, err := dec.DecodeBody(data, func(ev *cloudtrail.Event) {
+		b.Events = append(b.Events, *ev)
+	}, func(de cloudtrail.DecodeError) {
+		if b.Invalid == nil {
+			b.Invalid = map[cloudtrail.Reason]int{}
+		}
+		b.Invalid[de.Reason]++
+	})
+	var de *cloudtrail.DecodeError
+	if err != nil && errors.As(err, &de) {
+		if b.Invalid == nil {
+			b.Invalid = map[cloudtrail.Reason]int{}
+		}
+		b.Invalid[de.Reason]++
+	}
+	return st, err
+}

@@ -1,0 +1,169 @@
+package detector
+
+import (
+	"math"
+
+	"github.com/trailsight/trailsight/cloudtrail"
+)
+
+// sketchSize is how many values per attribute a series remembers for its
+// baseline attributions: the record lists at most 5 (spec §2.4). (Six
+// would keep a newcomer from evicting a regular a little longer, but
+// would push a series past the 896-byte allocation class.)
+const sketchSize = 5
+
+// sketchTau is the decay time (minutes) of the baseline attribution counts:
+// the §2.6 window is about a week.
+const sketchTau = 10080
+
+// sketchEntry is 8 bytes: values are interned per Engine (principals and
+// user agents are few next to the series that share them).
+type sketchEntry struct {
+	value uint32 // index into the Engine's value table; 0 = empty
+	count float32
+}
+
+// sketch keeps the heavy hitters of one attribute with exponentially
+// decayed counts (space-saving: a newcomer replaces the smallest entry and
+// inherits its count, so counts are over- rather than under-estimates).
+type sketch struct {
+	e [sketchSize]sketchEntry
+}
+
+func (s *sketch) add(v uint32, n float32) {
+	min := 0
+	for i := range s.e {
+		switch s.e[i].value {
+		case v:
+			s.e[i].count += n
+			return
+		case 0:
+			s.e[i] = sketchEntry{v, n}
+			return
+		}
+		if s.e[i].count < s.e[min].count {
+			min = i
+		}
+	}
+	s.e[min] = sketchEntry{v, s.e[min].count + n}
+}
+
+func (s *sketch) decay(f float32) {
+	for i := range s.e {
+		s.e[i].count *= f
+	}
+}
+
+// attrs is the attribution state of one series: a sketch per attribute for
+// the baseline, and while the series is hot, exact counts for the Insight.
+type attrs struct {
+	base [3]sketch
+	last int32 // minute of the last decay
+	hot  *hotAttrs
+}
+
+// hotAttrs counts values exactly from the minute a series became
+// suspicious until its Insight ends or it calms down.
+type hotAttrs struct {
+	since int64
+	calm  int64 // minute after which an idle hot state is dropped
+	vals  [3]map[uint32]float64
+}
+
+// values interns attribution values for one Engine.
+type values struct {
+	ids  map[string]uint32
+	strs []string
+}
+
+func newValues() *values { return &values{ids: map[string]uint32{}, strs: []string{""}} }
+
+func (v *values) id(s string) uint32 {
+	if id, ok := v.ids[s]; ok {
+		return id
+	}
+	id := uint32(len(v.strs))
+	v.strs = append(v.strs, s)
+	v.ids[s] = id
+	return id
+}
+
+func (a *attrs) observe(minute int64, vals *[3]uint32, n int) {
+	if minute > int64(a.last) {
+		if a.last != 0 {
+			f := float32(math.Exp(-float64(minute-int64(a.last)) / sketchTau))
+			for i := range a.base {
+				a.base[i].decay(f)
+			}
+		}
+		a.last = int32(minute)
+	}
+	for i, v := range vals {
+		if v != 0 {
+			a.base[i].add(v, float32(n))
+		}
+	}
+	if h := a.hot; h != nil && minute >= h.since {
+		for i, v := range vals {
+			if v != 0 {
+				h.vals[i][v] += float64(n)
+			}
+		}
+	}
+}
+
+func (a *attrs) heat(since, until int64) {
+	if a.hot == nil {
+		a.hot = &hotAttrs{since: since}
+		for i := range a.hot.vals {
+			a.hot.vals[i] = map[uint32]float64{}
+		}
+	}
+	if until > a.hot.calm {
+		a.hot.calm = until
+	}
+}
+
+// attrNames are the attribution names in wire order.
+var attrNames = [3]string{cloudtrail.AttrUserIdentityARN, cloudtrail.AttrUserAgent, cloudtrail.AttrErrorCode}
+
+// build returns the attributions of an Insight: n attributes (3 for call
+// rate, 2 for error rate); insight averages from the hot counts scaled to
+// total calls over duration minutes; baseline averages from the sketches
+// over baseMinutes of history.
+func (a *attrs) build(vals *values, n int, total float64, duration int, baseMinutes float64) []cloudtrail.Attribution {
+	out := make([]cloudtrail.Attribution, n)
+	tauEff := sketchTau * (1 - math.Exp(-baseMinutes/sketchTau))
+	for i := 0; i < n; i++ {
+		out[i].Attribute = attrNames[i]
+		out[i].Insight = []cloudtrail.AttributionValue{}
+		out[i].Baseline = []cloudtrail.AttributionValue{}
+		hot := map[uint32]float64(nil)
+		if a.hot != nil {
+			hot = a.hot.vals[i]
+			sum := 0.0
+			for _, c := range hot {
+				sum += c
+			}
+			for v, c := range hot {
+				if c > 0 && sum > 0 && duration > 0 {
+					out[i].Insight = append(out[i].Insight, cloudtrail.AttributionValue{Value: vals.strs[v], Average: c * total / sum / float64(duration)})
+				}
+			}
+		}
+		for _, e := range a.base[i].e {
+			if e.value == 0 {
+				continue
+			}
+			// The sketch also counted the Insight's own calls; they are
+			// not part of the baseline.
+			c := float64(e.count) - hot[e.value]
+			if c > 0.5 && tauEff > 0 {
+				out[i].Baseline = append(out[i].Baseline, cloudtrail.AttributionValue{Value: vals.strs[e.value], Average: c / tauEff})
+			}
+		}
+		out[i].Insight = cloudtrail.SortAttributionValues(out[i].Insight)
+		out[i].Baseline = cloudtrail.SortAttributionValues(out[i].Baseline)
+	}
+	return out
+}

@@ -1,0 +1,684 @@
+package detector
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/trailsight/trailsight/cloudtrail"
+	"github.com/trailsight/trailsight/models"
+)
+
+// Sink receives Insight transitions. Emit must be idempotent on the
+// record IDs: after a crash or a rebalance the same transition may be
+// emitted again.
+type Sink interface {
+	Emit(ctx context.Context, batch []Insight) error
+}
+
+// Result says what the Engine did with one event.
+type Result uint8
+
+// Results of Observe.
+const (
+	_               Result = iota
+	Counted                // a write management call: counted for call rate (and errors)
+	CountedError           // a read call with an errorCode: counted for error rate only
+	NotWrite               // a read management call without error: counted as an API call only
+	NotAnalysed            // data events, service events, other categories
+	InsightRecord          // an Insights record: never analysed
+	Duplicate              // an eventID seen within the dedup window
+	Late                   // counted in a minute already evaluated (spec §2.9 #17)
+	TooOld                 // older than the series keep: set aside
+	FromFuture             // far ahead of the engine clock: set aside
+	numResults
+)
+
+var resultNames = [numResults]string{"", "counted", "counted_error", "not_write", "not_analysed", "insight_record", "duplicate", "late", "too_old", "from_future"}
+
+// String returns the snake_case name used as a metrics label.
+func (r Result) String() string {
+	if r < numResults {
+		return resultNames[r]
+	}
+	return "unknown"
+}
+
+// Stats are the Engine's counters.
+type Stats struct {
+	Events         [numResults]int64
+	Series         int // call-rate series
+	ErrorSeries    int
+	Regions        int
+	Open           int // Insights open now
+	Started, Ended [3]int64
+	ClosedMinutes  int64
+	GapMinutes     int64 // account-Region minutes treated as delivery gaps
+}
+
+// EventsBy returns the count of events with result r.
+func (s *Stats) EventsBy(r Result) int64 { return s.Events[r] }
+
+type regionKey struct{ account, region string }
+
+type apiKey struct{ account, region, source, name string }
+
+type errKey struct {
+	apiKey
+	code string
+}
+
+// Engine turns CloudTrail events into Insights. It buckets events per key
+// and minute, closes minutes behind the watermark, scores them against the
+// series' baselines and runs the Start/End state machine. An Engine is not
+// safe for concurrent use: one goroutine owns it (one per partition or
+// replay shard).
+type Engine struct {
+	cfg  Config
+	sink Sink
+	log  *slog.Logger
+
+	regions map[regionKey]*region
+	calls   callIndex
+	apis    map[apiKey]*apiSeries
+	errs    map[errKey]*errSeries
+	// Iteration order must not depend on map order: Insights of one
+	// minute are emitted in a deterministic order.
+	callList []*callSeries
+	errList  []*errSeries
+	regList  []*region
+
+	dedup *dedup
+	vals  *values
+
+	maxMinute int64 // newest event minute seen
+	minMinute int64 // oldest event minute seen before the first close
+	clock     int64 // processing clock (minute): delivery time in a replay
+	closed    int64 // newest minute evaluated; 0 = none yet
+
+	lateness int64
+	warmUp   int64
+
+	out   []Insight
+	stats Stats
+	tz    map[string]*time.Location
+}
+
+// New returns an Engine that sends Insights to sink. logger may be nil.
+func New(cfg Config, sink Sink, logger *slog.Logger) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{
+		cfg:      cfg,
+		sink:     sink,
+		log:      logger.With("component", "detector"),
+		regions:  map[regionKey]*region{},
+		calls:    newCallIndex(),
+		apis:     map[apiKey]*apiSeries{},
+		errs:     map[errKey]*errSeries{},
+		dedup:    newDedup(int64(cfg.DedupWindow / time.Minute)),
+		vals:     newValues(),
+		lateness: int64(cfg.AllowedLateness / time.Minute),
+		warmUp:   int64(cfg.WarmUp / time.Minute),
+		tz:       map[string]*time.Location{},
+	}
+	for acct, name := range cfg.TimeZones {
+		loc, _ := time.LoadLocation(name) // validated
+		e.tz[acct] = loc
+	}
+	return e, nil
+}
+
+// Stats returns a copy of the counters.
+func (e *Engine) Stats() Stats {
+	s := e.stats
+	s.Series, s.ErrorSeries, s.Regions = e.calls.len(), len(e.errs), len(e.regions)
+	open := 0
+	for _, c := range e.callList {
+		if c.al != nil {
+			open++
+		}
+	}
+	for _, c := range e.errList {
+		if c.al != nil {
+			open++
+		}
+	}
+	s.Open = open
+	return s
+}
+
+// Watermark returns the newest minute the Engine has evaluated.
+func (e *Engine) Watermark() time.Time { return minuteTime(e.closed) }
+
+// now is the engine's clock minute: the processing clock, or the newest
+// event time when no clock is given (JSON Lines on stdin).
+func (e *Engine) now() int64 {
+	if e.clock > e.maxMinute {
+		return e.clock
+	}
+	return e.maxMinute
+}
+
+func minuteTime(m int64) time.Time { return time.Unix(m*60, 0).UTC() }
+
+func (e *Engine) region(account, name string, minute int64) *region {
+	k := regionKey{account, name}
+	r := e.regions[k]
+	if r == nil {
+		loc := e.tz[account]
+		if loc == nil {
+			loc = time.UTC
+		}
+		r = &region{account: account, name: name, loc: loc, first: minute}
+		e.regions[k] = r
+		e.regList = append(e.regList, r)
+	}
+	if minute < r.first {
+		r.first = minute
+	}
+	return r
+}
+
+// Observe counts one event. Early Starts it triggers are sent to the sink
+// by the next Advance or Flush.
+func (e *Engine) Observe(ev *cloudtrail.Event) Result {
+	r := e.observe(ev)
+	e.stats.Events[r]++
+	return r
+}
+
+func (e *Engine) counted(ev *cloudtrail.Event) bool {
+	switch ev.EventType {
+	case "AwsApiCall", "AwsConsoleAction", "AwsConsoleSignIn", "":
+		return true
+	case "AwsServiceEvent":
+		return e.cfg.ServiceEvents
+	}
+	return false
+}
+
+func (e *Engine) observe(ev *cloudtrail.Event) Result {
+	if ev.IsInsight() {
+		return InsightRecord
+	}
+	m := ev.EventTime / 60
+	if e.clock != 0 && m > e.clock+60 {
+		return FromFuture
+	}
+	if e.closed != 0 && m <= e.closed-ringSize {
+		return TooOld
+	}
+	now := e.clock
+	if e.maxMinute > now {
+		now = e.maxMinute
+	}
+	if now == 0 {
+		now = m
+	}
+	if e.dedup.seen(ev.EventID, now) {
+		return Duplicate
+	}
+	if m > e.maxMinute {
+		e.maxMinute = m
+	}
+	if e.closed == 0 && (e.minMinute == 0 || m < e.minMinute) {
+		e.minMinute = m
+	}
+	late := e.closed != 0 && m <= e.closed
+
+	acct := ev.RecipientAccountID
+	reg := e.region(acct, ev.AWSRegion, m)
+	reg.total.add(m, 1)
+	if !ev.IsManagement() || !e.counted(ev) {
+		return NotAnalysed
+	}
+	k := apiKey{acct, ev.AWSRegion, ev.EventSource, ev.EventName}
+	// The calls of an API, the denominator of its error rates: the
+	// call-rate series itself for write APIs (readOnly is a property of
+	// the API), a count-only series for read APIs.
+	var calls *callCounter
+	var cs *callSeries
+	if ev.IsWrite() {
+		cs = e.callSeries(k, reg, m)
+		calls = &cs.callCounter
+	} else {
+		api := e.apis[k]
+		if api == nil {
+			api = &apiSeries{}
+			e.apis[k] = api
+		}
+		calls = &api.callCounter
+	}
+	calls.counts.add(m, 1)
+	calls.total++
+
+	arn, ua := ev.UserIdentityARN, ev.UserAgent
+	if arn == "" {
+		arn = "null"
+	}
+	if ua == "" {
+		ua = "null"
+	}
+	res := NotWrite
+	if ev.ErrorCode != "" {
+		s := e.errSeries(k, ev.ErrorCode, reg, calls, m)
+		s.counts.add(m, 1)
+		s.days.add(int32(m/1440), 1)
+		vals := [3]uint32{e.vals.id(arn), e.vals.id(ua), 0}
+		s.attrs.observe(m, &vals, 1)
+		res = CountedError
+		if !late {
+			e.early(&s.series, m, reg)
+		}
+	}
+	if cs != nil {
+		cs.days.add(int32(m/1440), 1)
+		code := ev.ErrorCode
+		if code == "" {
+			code = "null"
+		}
+		vals := [3]uint32{e.vals.id(arn), e.vals.id(ua), e.vals.id(code)}
+		cs.attrs.observe(m, &vals, 1)
+		res = Counted
+		if !late {
+			e.early(&cs.series, m, reg)
+		}
+	}
+	if late {
+		return Late
+	}
+	return res
+}
+
+func (e *Engine) callSeries(k apiKey, reg *region, m int64) *callSeries {
+	s := e.calls.get(k)
+	if s == nil {
+		s = &callSeries{series: series{key: Key{Account: k.account, Region: k.region, EventSource: k.source, EventName: k.name, Type: APICallRate}, reg: reg}}
+		s.series.kind = s
+		s.series.counts = &s.callCounter.counts
+		// An API first seen after its account and Region have been
+		// watched has had a baseline of zero all along.
+		if e.closed != 0 && e.closed > reg.first {
+			s.model.SeedZeros(int(e.closed - reg.first))
+		}
+		e.calls.put(k, s)
+		e.callList = append(e.callList, s)
+	}
+	return s
+}
+
+func (e *Engine) errSeries(k apiKey, code string, reg *region, api *callCounter, m int64) *errSeries {
+	ek := errKey{k, code}
+	s := e.errs[ek]
+	if s == nil {
+		s = &errSeries{series: series{key: Key{Account: k.account, Region: k.region, EventSource: k.source, EventName: k.name, Type: APIErrorRate, ErrorCode: code}, reg: reg}, api: api}
+		s.series.kind = s
+		s.series.counts = &s.own
+		// The API's calls so far carried no error of this code.
+		if e.closed != 0 && e.closed > reg.first {
+			s.model.SeedCalls(float64(api.total), int(e.closed-reg.first))
+		}
+		e.errs[ek] = s
+		e.errList = append(e.errList, s)
+	}
+	return s
+}
+
+// Advance moves the engine clock to now (the delivery time of the data
+// about to be or just observed, or the wall clock in a live service),
+// evaluates every minute that fell behind the watermark, and sends the
+// resulting Insights to the sink. The watermark is the newest of the event
+// times seen and the clock, minus the allowed lateness, so idle streams do
+// not stall time.
+func (e *Engine) Advance(ctx context.Context, now time.Time) error {
+	if c := now.Unix() / 60; c > e.clock {
+		e.clock = c
+	}
+	target := e.maxMinute
+	if e.clock > target {
+		target = e.clock
+	}
+	target -= e.lateness
+	if e.maxMinute == 0 {
+		return e.Flush(ctx)
+	}
+	if e.closed == 0 {
+		e.closed = e.minMinute - 1
+	}
+	for m := e.closed + 1; m <= target; m++ {
+		e.closeMinute(m)
+		e.closed = m
+	}
+	return e.Flush(ctx)
+}
+
+// Flush sends pending Insights to the sink, in a deterministic order.
+func (e *Engine) Flush(ctx context.Context) error {
+	if len(e.out) == 0 || e.sink == nil {
+		return nil
+	}
+	sort.SliceStable(e.out, func(i, j int) bool { return lessInsight(&e.out[i], &e.out[j]) })
+	err := e.sink.Emit(ctx, e.out)
+	if err != nil {
+		return err
+	}
+	e.out = e.out[:0]
+	return nil
+}
+
+func lessInsight(a, b *Insight) bool {
+	if !a.Emitted.Equal(b.Emitted) {
+		return a.Emitted.Before(b.Emitted)
+	}
+	ka, kb := a.Key, b.Key
+	switch {
+	case ka.Account != kb.Account:
+		return ka.Account < kb.Account
+	case ka.Region != kb.Region:
+		return ka.Region < kb.Region
+	case ka.EventSource != kb.EventSource:
+		return ka.EventSource < kb.EventSource
+	case ka.EventName != kb.EventName:
+		return ka.EventName < kb.EventName
+	case ka.Type != kb.Type:
+		return ka.Type < kb.Type
+	case ka.ErrorCode != kb.ErrorCode:
+		return ka.ErrorCode < kb.ErrorCode
+	case !a.Start.Equal(b.Start):
+		return a.Start.Before(b.Start)
+	}
+	return a.State < b.State
+}
+
+func (e *Engine) closeMinute(m int64) {
+	e.stats.ClosedMinutes++
+	for _, r := range e.regList {
+		r.close(&e.cfg, m)
+		if r.isGap(m) {
+			e.stats.GapMinutes++
+		}
+	}
+	for _, s := range e.callList {
+		e.evaluate(&s.series, m)
+	}
+	for _, s := range e.errList {
+		e.evaluate(&s.series, m)
+	}
+}
+
+func (e *Engine) warm(r *region, m int64) bool { return m-r.first >= e.warmUp }
+
+// keepAttrs is how long a hot attribution state outlives its last
+// suspicious minute.
+const keepAttrs = 30
+
+// early checks a still-open minute for a spike: counts only grow within a
+// minute, so once the partial count is beyond the Start threshold the spike
+// is certain (detection-notes: open-minute early Start).
+func (e *Engine) early(s *series, m int64, reg *region) {
+	if s.al != nil || m < int64(s.rearm) || !e.warm(reg, m) {
+		return
+	}
+	c := s.counts.get(m)
+	if int64(s.thrMin) != m {
+		mu, v := s.kind.spike(e, reg.slot(m), m)
+		thr := math.Max(float64(e.cfg.MinCount), math.Ceil(mu+2*math.Sqrt(v)))
+		s.thrMin, s.thr = int32(m), float32(thr)
+	}
+	if c < float64(s.thr) {
+		return
+	}
+	s.attrs.heat(m, m+keepAttrs)
+	mu, v := s.kind.spike(e, reg.slot(m), m)
+	if p := models.UpperTail(c, mu, v); p < e.cfg.StartP {
+		s.al = &alarm{dir: Spike, start: m, scale: 1, p: p, last: m - 1, end: m + 1}
+		s.al.startTotal = c
+		e.emitStart(s, m, c, 1, mu)
+		s.thr = float32(math.Inf(1))
+	}
+}
+
+// spikeScales and dropScales are the window lengths (minutes) tested.
+var (
+	spikeScales = [...]int64{1, 10}
+	dropScales  = [...]int64{10, 30, 60}
+)
+
+func (e *Engine) evaluate(s *series, m int64) {
+	reg := s.reg
+	slot := reg.slot(m)
+	gap := reg.isGap(m)
+	c := s.counts.get(m)
+	if s.al != nil {
+		e.track(s, m)
+	} else if m >= int64(s.rearm) && e.warm(reg, m) {
+		e.test(s, m)
+	}
+	if h := s.attrs.hot; h != nil && s.al == nil && m > h.calm {
+		s.attrs.hot = nil
+	}
+	if !gap || reg.gapRun > maxGap {
+		s.kind.learn(e, slot, m, c)
+	}
+}
+
+// maxGap is how many consecutive account-Region minutes may be treated as
+// a delivery gap; a longer silence is taken as real.
+const maxGap = 120
+
+// test runs the spike and drop tests on minute m of a series with no open
+// Insight, and starts one on strong evidence.
+func (e *Engine) test(s *series, m int64) {
+	minCount := float64(e.cfg.MinCount)
+	for _, w := range spikeScales {
+		from := max(m-w+1, int64(s.rearm))
+		obs := s.counts.sum(from, m)
+		if obs < minCount {
+			continue
+		}
+		mu, v := s.kind.spikeWindow(e, from, m)
+		if !models.MayBeHigh(obs, mu, v) {
+			continue
+		}
+		p := models.UpperTail(obs, mu, v)
+		if p < 1e-3 {
+			s.attrs.heat(from, m+keepAttrs)
+		}
+		if p < e.cfg.StartP {
+			e.start(s, Spike, m-from+1, m)
+			return
+		}
+	}
+	if !s.kind.dropsAllowed(e, m) {
+		return
+	}
+	for _, w := range dropScales {
+		from := m - w + 1
+		if from < int64(s.rearm) {
+			return
+		}
+		if s.reg.gapIn(from, m) {
+			return
+		}
+		mu, v := s.kind.dropWindow(e, from, m)
+		if mu < 3 {
+			continue
+		}
+		obs := s.counts.sum(from, m)
+		if !models.MayBeLow(obs, mu, v) {
+			continue
+		}
+		p := models.LowerTail(obs, mu, v)
+		if p < 1e-3 {
+			s.attrs.heat(from, m+keepAttrs)
+		}
+		if p < e.cfg.StartP {
+			e.start(s, Drop, w, m)
+			return
+		}
+	}
+}
+
+// start opens an Insight whose evidence is the window of w minutes ending
+// at m. The Insight starts at the earliest minute from which the rest of
+// the window is still significant on its own, so a window test does not
+// date the Start before the unusual activity began.
+func (e *Engine) start(s *series, dir Direction, w, m int64) {
+	from := m - w + 1
+	start, p := m, 1.0
+	for j := from; j <= m; j++ {
+		obs := s.counts.sum(j, m)
+		var q float64
+		if dir == Spike {
+			if obs < float64(e.cfg.MinCount) {
+				break
+			}
+			mu, v := s.kind.spikeWindow(e, j, m)
+			q = models.UpperTail(obs, mu, v)
+		} else {
+			mu, v := s.kind.dropWindow(e, j, m)
+			q = models.LowerTail(obs, mu, v)
+		}
+		if q < e.cfg.StartP {
+			start, p = j, q
+			break
+		}
+	}
+	s.al = &alarm{dir: dir, start: start, scale: int(w), p: p, last: start - 1}
+	for t := start; t <= m; t++ {
+		e.fold(s, t)
+	}
+	obs := s.counts.sum(start, m)
+	mu, _ := s.kind.spikeWindow(e, start, m)
+	if dir == Drop {
+		mu, _ = s.kind.dropWindow(e, start, m)
+	}
+	e.emitStart(s, start, obs, int(m-start+1), mu/float64(m-start+1))
+}
+
+// fold adds closed minute t to an open Insight: its count, and a CUSUM
+// whose maximum marks where the unusual activity ended. The allowance (half
+// the expectation, plus half a call) makes the CUSUM fall once activity is
+// back to normal, so its argmax is the change point, not the detection time.
+func (e *Engine) fold(s *series, t int64) {
+	a := s.al
+	if t <= a.last {
+		return
+	}
+	a.last = t
+	c := s.counts.get(t)
+	a.sum += c
+	var inc, mu float64
+	if a.dir == Spike {
+		mu, _ = s.kind.spikeWindow(e, t, t)
+		inc = c - (1.5*mu + 0.5)
+	} else {
+		mu, _ = s.kind.dropWindow(e, t, t)
+		inc = 0.75*mu - c
+	}
+	a.exp += mu
+	a.cusum += inc
+	if a.cusum >= a.best || a.end == 0 {
+		a.best = a.cusum
+		a.end = t + 1
+		a.sumAtEnd, a.expAtEnd = a.sum, a.exp
+	}
+}
+
+// track folds minute m into an open Insight and ends it after CoolDown
+// consecutive normal minutes.
+func (e *Engine) track(s *series, m int64) {
+	a := s.al
+	if m < a.start {
+		// An early Start opened the Insight on a minute still ahead of
+		// the watermark.
+		return
+	}
+	e.fold(s, m)
+	normal := true
+	if a.dir == Spike {
+		for _, w := range spikeScales {
+			if w > int64(a.scale) && w > 1 {
+				break
+			}
+			from := m - w + 1
+			if from < a.start {
+				from = a.start
+			}
+			obs := s.counts.sum(from, m)
+			mu, v := s.kind.spikeWindow(e, from, m)
+			if models.MayBeHigh(obs, mu, v) && models.UpperTail(obs, mu, v) < e.cfg.EndP {
+				normal = false
+				break
+			}
+		}
+	} else {
+		from := m - int64(a.scale) + 1
+		obs := s.counts.sum(from, m)
+		mu, v := s.kind.dropWindow(e, from, m)
+		if models.MayBeLow(obs, mu, v) && models.LowerTail(obs, mu, v) < e.cfg.EndP {
+			normal = false
+		}
+	}
+	if !normal {
+		a.calm = 0
+		s.attrs.heat(a.start, m+keepAttrs)
+		return
+	}
+	a.calm++
+	if a.calm < e.cfg.CoolDown {
+		return
+	}
+	e.emitEnd(s)
+	s.rearm = int32(m + 1)
+	s.al = nil
+}
+
+func (e *Engine) emitStart(s *series, start int64, obs float64, minutes int, expected float64) {
+	s.al.baseAvg, s.al.baseDur, s.al.baseHist = s.baseline(start)
+	in := e.insight(s, StateStart, start, minutes, obs)
+	in.Expected = expected
+	e.out = append(e.out, in)
+	e.stats.Started[s.key.Type]++
+}
+
+func (e *Engine) emitEnd(s *series) {
+	a := s.al
+	dur := int(a.end - a.start)
+	if dur < 1 {
+		dur = 1
+	}
+	in := e.insight(s, StateEnd, a.start, dur, a.sumAtEnd)
+	in.Expected = a.expAtEnd / float64(dur)
+	e.out = append(e.out, in)
+	e.stats.Ended[s.key.Type]++
+}
+
+func (e *Engine) insight(s *series, st State, start int64, minutes int, obs float64) Insight {
+	a := s.al
+	n := 3
+	if s.key.Type == APIErrorRate {
+		n = 2
+	}
+	return Insight{
+		Key:              s.key,
+		State:            st,
+		Start:            minuteTime(start),
+		Duration:         minutes,
+		BaselineAverage:  a.baseAvg,
+		BaselineDuration: a.baseDur,
+		InsightAverage:   obs / float64(minutes),
+		Attributions:     s.attrs.build(e.vals, n, obs, minutes, a.baseHist),
+		Emitted:          minuteTime(e.now()),
+		Direction:        a.dir,
+		Scale:            a.scale,
+		PValue:           a.p,
+	}
+}

@@ -1,0 +1,223 @@
+package detector
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/trailsight/trailsight/cloudtrail"
+)
+
+type collect struct{ got []Insight }
+
+func (c *collect) Emit(_ context.Context, b []Insight) error {
+	c.got = append(c.got, b...)
+	return nil
+}
+
+// stream feeds an engine minute by minute, advancing the clock as a live
+// stream would, with counts(minute index) write calls per minute.
+type stream struct {
+	e     *Engine
+	t0    time.Time
+	rng   *rand.Rand
+	seq   int
+	label string
+}
+
+func (s *stream) minute(i int, n int, name, errorCode, arn string, write bool) {
+	t := s.t0.Add(time.Duration(i) * time.Minute)
+	for k := 0; k < n; k++ {
+		s.seq++
+		ev := cloudtrail.Event{
+			EventTime: t.Unix() + int64(k%60), EventID: fmt.Sprintf("%s-%d", s.label, s.seq),
+			EventSource: "ec2.amazonaws.com", EventName: name, AWSRegion: "us-east-1",
+			RecipientAccountID: "111122223333", EventType: "AwsApiCall", EventCategory: "Management",
+			UserIdentityARN: arn, UserAgent: "aws-cli/2", ErrorCode: errorCode, ReadOnly: cloudtrail.True,
+		}
+		if write {
+			ev.ReadOnly = cloudtrail.False
+		}
+		s.e.Observe(&ev)
+	}
+}
+
+func poissonN(rng *rand.Rand, l float64) int {
+	n := 0
+	for p := rng.Float64(); p > expNeg(l); p *= rng.Float64() {
+		n++
+	}
+	return n
+}
+
+func expNeg(l float64) float64 {
+	r := 1.0
+	for i := 0; i < 40; i++ {
+		r *= 1 - l/40
+	}
+	return r
+}
+
+func newTestEngine(t *testing.T) (*Engine, *collect) {
+	t.Helper()
+	cfg := DefaultConfig()
+	sink := &collect{}
+	e, err := New(cfg, sink, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, sink
+}
+
+func TestEngineSpikeStartsEarlyAndEnds(t *testing.T) {
+	e, sink := newTestEngine(t)
+	s := &stream{e: e, t0: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), rng: rand.New(rand.NewPCG(1, 1)), label: "a"}
+	ctx := context.Background()
+	days := 9
+	spikeAt := 8*1440 + 600 // day 9, 10:00
+	for i := 0; i < days*1440; i++ {
+		n := poissonN(s.rng, 3)
+		arn := "arn:aws:iam::111122223333:role/app"
+		if i >= spikeAt && i < spikeAt+20 {
+			n = 60
+			arn = "arn:aws:iam::111122223333:user/mallory"
+		}
+		if err := e.Advance(ctx, s.t0.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		s.minute(i, n, "RunInstances", "", arn, true)
+	}
+	if err := e.Advance(ctx, s.t0.Add(time.Duration(days*1440)*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var starts, ends []Insight
+	for _, in := range sink.got {
+		if in.State == StateStart {
+			starts = append(starts, in)
+		} else {
+			ends = append(ends, in)
+		}
+	}
+	if len(starts) != 1 || len(ends) != 1 {
+		for _, in := range sink.got {
+			t.Logf("%s %s start=%s dur=%d avg=%.2f base=%.3f", in.Key, in.State, in.Start, in.Duration, in.InsightAverage, in.BaselineAverage)
+		}
+		t.Fatalf("got %d starts and %d ends, want 1 and 1", len(starts), len(ends))
+	}
+	want := s.t0.Add(time.Duration(spikeAt) * time.Minute)
+	if !starts[0].Start.Equal(want) {
+		t.Errorf("Start at %s, want %s", starts[0].Start, want)
+	}
+	if starts[0].Emitted.After(want.Add(time.Minute)) {
+		t.Errorf("Start emitted at %s, want within the spike's first minute (early Start)", starts[0].Emitted)
+	}
+	end := ends[0]
+	if end.Duration != 20 {
+		t.Errorf("End duration = %d, want 20", end.Duration)
+	}
+	if end.InsightAverage != 60 {
+		t.Errorf("End insight average = %v, want 60", end.InsightAverage)
+	}
+	if end.BaselineAverage < 2.7 || end.BaselineAverage > 3.3 {
+		t.Errorf("baseline average = %v, want ≈ 3", end.BaselineAverage)
+	}
+	if end.BaselineDuration != 10080+600 {
+		t.Errorf("baseline duration = %d, want %d", end.BaselineDuration, 10080+600)
+	}
+	if top := end.Attributions[0].Insight[0].Value; top != "arn:aws:iam::111122223333:user/mallory" {
+		t.Errorf("top principal = %q, want mallory", top)
+	}
+}
+
+func TestEngineQuietOnSteadyTraffic(t *testing.T) {
+	e, sink := newTestEngine(t)
+	s := &stream{e: e, t0: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), rng: rand.New(rand.NewPCG(2, 2)), label: "b"}
+	ctx := context.Background()
+	for i := 0; i < 12*1440; i++ {
+		_ = e.Advance(ctx, s.t0.Add(time.Duration(i)*time.Minute))
+		s.minute(i, poissonN(s.rng, 8), "CreateTags", "", "arn:aws:iam::111122223333:role/app", true)
+		if i%15 == 0 {
+			s.minute(i, 3, "CreateSnapshot", "", "arn:aws:iam::111122223333:role/backup", true)
+		}
+	}
+	for _, in := range sink.got {
+		t.Errorf("unexpected %s %s at %s (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.PValue, in.Scale, in.Direction)
+	}
+}
+
+func TestEngineCronGapIsADrop(t *testing.T) {
+	e, sink := newTestEngine(t)
+	s := &stream{e: e, t0: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), rng: rand.New(rand.NewPCG(3, 3)), label: "c"}
+	ctx := context.Background()
+	gapFrom, gapTo := 9*1440+180, 9*1440+360 // 3 hours without runs
+	for i := 0; i < 10*1440; i++ {
+		_ = e.Advance(ctx, s.t0.Add(time.Duration(i)*time.Minute))
+		s.minute(i, poissonN(s.rng, 20), "DescribeInstances", "", "arn:aws:iam::111122223333:role/app", false)
+		if i%15 == 0 && (i < gapFrom || i >= gapTo) {
+			s.minute(i, 3, "CreateSnapshot", "", "arn:aws:iam::111122223333:role/backup", true)
+		}
+	}
+	if len(sink.got) != 2 {
+		for _, in := range sink.got {
+			t.Logf("%s %s at %s dur %d (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.Duration, in.PValue, in.Scale, in.Direction)
+		}
+		t.Fatalf("got %d transitions, want a Start and an End", len(sink.got))
+	}
+	st := sink.got[0]
+	if st.Direction != Drop || st.Key.EventName != "CreateSnapshot" {
+		t.Fatalf("got %s %s, want a drop of CreateSnapshot", st.Key, st.Direction)
+	}
+	if d := st.Start.Sub(s.t0.Add(time.Duration(gapFrom) * time.Minute)); d < -15*time.Minute || d > 15*time.Minute {
+		t.Errorf("drop starts %s from the first missed run, want within 15m", d)
+	}
+}
+
+func TestEngineErrorSurge(t *testing.T) {
+	e, sink := newTestEngine(t)
+	s := &stream{e: e, t0: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), rng: rand.New(rand.NewPCG(4, 4)), label: "d"}
+	ctx := context.Background()
+	surge := 8*1440 + 100
+	for i := 0; i < 9*1440; i++ {
+		_ = e.Advance(ctx, s.t0.Add(time.Duration(i)*time.Minute))
+		n := poissonN(s.rng, 20)
+		errs := 0
+		if s.rng.Float64() < 0.05 {
+			errs = 1
+		}
+		if i >= surge && i < surge+15 {
+			errs = n / 2
+		}
+		s.minute(i, n-errs, "DescribeInstances", "", "arn:aws:iam::111122223333:role/app", false)
+		s.minute(i, errs, "DescribeInstances", "Client.UnauthorizedOperation", "arn:aws:iam::111122223333:role/app", false)
+	}
+	if len(sink.got) < 1 || sink.got[0].Key.Type != APIErrorRate {
+		t.Fatalf("got %v, want an error-rate Insight", sink.got)
+	}
+	if got := sink.got[0].Start; !got.Equal(s.t0.Add(time.Duration(surge) * time.Minute)) {
+		t.Errorf("Start = %s, want the surge's first minute", got)
+	}
+}
+
+func TestEngineDuplicatesAndLate(t *testing.T) {
+	e, _ := newTestEngine(t)
+	ev := cloudtrail.Event{EventTime: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).Unix(), EventID: "x", EventSource: "s", EventName: "n",
+		AWSRegion: "r", RecipientAccountID: "a", EventType: "AwsApiCall", EventCategory: "Management", ReadOnly: cloudtrail.False}
+	if got := e.Observe(&ev); got != Counted {
+		t.Fatalf("first = %v, want counted", got)
+	}
+	if got := e.Observe(&ev); got != Duplicate {
+		t.Fatalf("second = %v, want duplicate", got)
+	}
+	_ = e.Advance(context.Background(), time.Unix(ev.EventTime, 0).Add(time.Hour))
+	ev.EventID = "y"
+	if got := e.Observe(&ev); got != Late {
+		t.Fatalf("late = %v, want late", got)
+	}
+	ev.EventID = "z"
+	ev.EventTime += 3 * 3600
+	if got := e.Observe(&ev); got != FromFuture {
+		t.Fatalf("future = %v, want from_future", got)
+	}
+}

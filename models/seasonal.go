@@ -1,0 +1,324 @@
+package models
+
+import "math"
+
+// Slot is a minute's place in the week, in the account's local time: Hour is
+// the hour of day (0-23) plus 24 on a weekend day, Minute the minute of the
+// hour. Callers compute it with the account's time zone, so daylight-saving
+// shifts move the slot with the people who cause the activity.
+type Slot struct {
+	Hour   uint8
+	Minute uint8
+}
+
+// SlotOf returns the Slot of a local hour, minute and weekday (0 = Sunday).
+func SlotOf(hour, minute, weekday int) Slot {
+	h := uint8(hour)
+	if weekday == 0 || weekday == 6 {
+		h += 24
+	}
+	return Slot{Hour: h, Minute: uint8(minute)}
+}
+
+// Weekend reports whether s falls on a Saturday or Sunday.
+func (s Slot) Weekend() bool { return s.Hour >= 24 }
+
+// SeasonalConfig holds the constants of the Seasonal model. The zero value
+// is not usable; DefaultSeasonalConfig returns the documented defaults
+// (docs/DESIGN.md explains each).
+type SeasonalConfig struct {
+	// ProfileWeeks is how many weeks of a slot's own minutes the hourly
+	// profile remembers (the EWMA's effective window).
+	ProfileWeeks float64
+	// LevelMinutes is the effective window of the level factor that lets
+	// the expectation follow a lasting change within about a day.
+	LevelMinutes float64
+	// LevelPrior is the pseudo-count (calls) that holds the level at 1 for
+	// series too sparse to estimate it.
+	LevelPrior float64
+	// DispersionMinutes is the effective window of the dispersion estimate.
+	DispersionMinutes float64
+	// DispersionPrior is the variance-to-mean ratio assumed before data,
+	// with DispersionPriorCalls calls of weight.
+	DispersionPrior, DispersionPriorCalls float64
+	// HourPrior is the pseudo-count per minute of the hour that shrinks the
+	// minute-of-hour shares toward uniform for sparse series.
+	HourPrior float64
+	// HourMinutes is the effective window of the minute-of-hour shares.
+	HourMinutes float64
+	// Clip is the band, in standard deviations, outside which an
+	// observation is winsorised before it updates the model, so an anomaly
+	// cannot teach the model that it is normal.
+	Clip float64
+	// MinRelError is the floor of the relative model error (rho).
+	MinRelError float64
+}
+
+// DefaultSeasonalConfig returns the defaults used by the detector.
+func DefaultSeasonalConfig() SeasonalConfig {
+	return SeasonalConfig{
+		ProfileWeeks:         3,
+		LevelMinutes:         360,
+		LevelPrior:           20,
+		DispersionMinutes:    7 * 1440,
+		DispersionPrior:      1.5,
+		DispersionPriorCalls: 20,
+		HourPrior:            1,
+		HourMinutes:          7 * 1440,
+		Clip:                 4,
+		MinRelError:          0.05,
+	}
+}
+
+// Seasonal is the expected per-minute count of one series: an hourly
+// profile over the week (24 hours x weekday/weekend), times a fast level
+// factor, times a minute-of-hour share that captures cron-like periodic
+// work.
+//
+// It answers two questions with two variances. For spikes it compares a
+// minute with the hour's average rate, and its dispersion (phiHour) has
+// learned how clustered the calls are: the runs of an hourly cron job, a
+// human's sessions. For drops it compares a minute (or a window) with the
+// minute-of-hour expectation, whose dispersion (phiMinute) may be below 1:
+// a job that runs like clockwork is more regular than Poisson, so its
+// missed runs are strong evidence. Both variances add rho^2*mean^2, the
+// learned relative error of the model over whole hours.
+type Seasonal struct {
+	prof [48]float32 // expected calls per minute in each hour slot
+	hours [48]uint8 // hours learned per slot, saturating at 255 (warm start)
+
+	// moh holds decayed calls per minute of the hour, times mohScale. It is
+	// allocated once the series has made mohMinCalls calls: below that the
+	// prior keeps the shares uniform anyway, and most series are sparse.
+	moh      *[60]float32
+	mohSum   float32
+	mohScale float32
+	calls    uint32 // calls seen, saturating
+
+	lc, lb float32 // fast EWMAs of calls and of level-free expectation
+	level  float32
+	// slow follows level with a day's memory. The winsorising band uses
+	// it, so a burst cannot widen its own band minute by minute: the band
+	// grows at most day by day, which is how fast a lasting change is
+	// meant to be learned.
+	slow float32
+
+	resH, resM, resMu float32 // EWMAs of squared residuals (hour, minute) and of the mean
+	nM                uint32  // minutes behind resM (restarts when moh appears)
+	rel2              float32 // relative model error squared (rho^2), from hours
+
+	hourObs, hourExp float32
+	all              float32 // overall mean, for slots not seen yet
+	n                uint32  // minutes observed
+}
+
+// mohMinCalls is how many calls a series makes before it tracks its
+// minute-of-hour shares (the prior is worth 60 calls).
+const mohMinCalls = 60
+
+// Minutes returns how many minutes the model has learned from.
+func (m *Seasonal) Minutes() int { return int(m.n) }
+
+// SlotMinutes returns how many whole hours' minutes of hour slot h the
+// model has learned (saturating at 255 hours).
+func (m *Seasonal) SlotMinutes(h uint8) int { return 60 * int(m.hours[h]) }
+
+func (m *Seasonal) seen(h uint8) bool { return m.hours[h] > 0 || m.prof[h] != 0 }
+
+// share returns 60 times the share of an hour's calls expected in minute mi
+// (1 for a flat series).
+func (m *Seasonal) share(c *SeasonalConfig, mi uint8) float64 {
+	if m.moh == nil {
+		return 1
+	}
+	prior := c.HourPrior * float64(m.mohScale)
+	return 60 * (float64(m.moh[mi]) + prior) / (float64(m.mohSum) + 60*prior)
+}
+
+func (m *Seasonal) profile(h uint8) float64 {
+	if m.seen(h) {
+		return float64(m.prof[h])
+	}
+	other := (h + 24) % 48
+	if m.seen(other) {
+		return float64(m.prof[other])
+	}
+	return float64(m.all)
+}
+
+func (m *Seasonal) lvl() float64 {
+	if m.level == 0 {
+		return 1
+	}
+	return float64(m.level)
+}
+
+// ExpectHour returns the expected count of a minute in slot s judged by the
+// hour's average rate: the yardstick for spikes.
+func (m *Seasonal) ExpectHour(s Slot) float64 {
+	return m.lvl() * m.profile(s.Hour)
+}
+
+// Expect returns the expected count of a minute in slot s including the
+// minute-of-hour rhythm: the yardstick for drops.
+func (m *Seasonal) Expect(c *SeasonalConfig, s Slot) float64 {
+	return m.lvl() * m.profile(s.Hour) * m.share(c, s.Minute)
+}
+
+// SpikeVariance returns the variance of a count (a minute or a window sum)
+// whose hour-average expectation is mean.
+func (m *Seasonal) SpikeVariance(c *SeasonalConfig, mean float64) float64 {
+	return math.Max(1, m.phi(c, m.resH))*mean + m.RelError2(c)*mean*mean
+}
+
+// DropVariance returns the variance of a count (a minute or a window sum)
+// whose minute-of-hour expectation is mean. It may be below the mean.
+func (m *Seasonal) DropVariance(c *SeasonalConfig, mean float64) float64 {
+	return math.Max(0.1, m.phi(c, m.resM))*mean + m.RelError2(c)*mean*mean
+}
+
+func (m *Seasonal) phi(c *SeasonalConfig, res float32) float64 {
+	k := c.DispersionPriorCalls / c.DispersionMinutes
+	return (float64(res) + c.DispersionPrior*k) / (float64(m.resMu) + k)
+}
+
+// RelError2 returns rho^2, the squared relative error of the model.
+func (m *Seasonal) RelError2(c *SeasonalConfig) float64 {
+	return math.Max(c.MinRelError*c.MinRelError, float64(m.rel2))
+}
+
+// Clamp winsorises an observation to [mean - clip*sd, mean + clip*sd + 1]
+// before it is learned from.
+func Clamp(clip, v, mean, variance float64) float64 {
+	sd := math.Sqrt(variance)
+	return math.Max(mean-clip*sd, math.Min(mean+clip*sd+1, v))
+}
+
+// Update learns from the count v observed in a minute of slot s.
+// Observations outside the Clip band are winsorised, so an anomaly moves the
+// model only as fast as a lasting change should.
+func (m *Seasonal) Update(c *SeasonalConfig, s Slot, v float64) {
+	muH := m.ExpectHour(s)
+	muM := m.Expect(c, s)
+	cv := math.Max(0, v)
+	if m.n > 0 {
+		slow := float64(m.slow)
+		if slow == 0 {
+			slow = 1
+		}
+		bH, bM := muH/m.lvl()*slow, muM/m.lvl()*slow
+		hi := math.Max(bH, bM) + c.Clip*math.Sqrt(math.Max(m.SpikeVariance(c, bH), m.DropVariance(c, bM))) + 1
+		lo := bM - c.Clip*math.Sqrt(m.DropVariance(c, bM))
+		cv = math.Max(lo, math.Min(hi, cv))
+	}
+	m.n++
+	if m.level == 0 {
+		m.level = 1
+	}
+
+	// Hourly profile: mean calls per minute of the hour slot, learned from
+	// the raw counts so that it anchors the model; the level factor only
+	// bridges the weeks the profile needs to follow a lasting change. Its
+	// expectation over an hour is unaffected by the minute-of-hour shares,
+	// which average to 1.
+	perWeek := 300.0 // weekday slot: 5 days x 60 minutes
+	if s.Weekend() {
+		perWeek = 120
+	}
+	h := s.Hour
+	// Warm start: an exact running mean until the slot has seen
+	// ProfileWeeks of its own minutes, then an EWMA with that memory.
+	a := math.Max(1/float64(60*int(m.hours[h])+int(s.Minute)+1), 1/(c.ProfileWeeks*perWeek))
+	if s.Minute == 59 && m.hours[h] < math.MaxUint8 {
+		m.hours[h]++
+	}
+	m.prof[h] += float32(a * (cv - float64(m.prof[h])))
+	m.all += float32(math.Max(1/float64(m.n), 1/(c.ProfileWeeks*10080)) * (cv - float64(m.all)))
+
+	// Minute-of-hour shares, with lazy exponential decay: rather than
+	// decaying all 60 cells each minute, new mass is scaled up.
+	if m.calls < math.MaxUint32-uint32(math.Min(cv, 1e6)) {
+		m.calls += uint32(math.Min(cv, 1e6))
+	}
+	if m.moh == nil && m.calls >= mohMinCalls {
+		m.moh = new([60]float32)
+		m.mohScale = 1
+		// The minute-level dispersion so far was measured against flat
+		// shares; it restarts with the shares.
+		m.resM, m.nM = 0, 0
+	}
+	if m.moh != nil {
+		m.moh[s.Minute] += float32(cv) * m.mohScale
+		m.mohSum += float32(cv) * m.mohScale
+		m.mohScale *= float32(1 / (1 - 1/c.HourMinutes))
+	}
+	if m.mohScale > 1e6 {
+		inv := 1 / m.mohScale
+		for i := range m.moh {
+			m.moh[i] *= inv
+		}
+		m.mohSum *= inv
+		m.mohScale = 1
+	}
+
+	// Level: ratio of recent calls to the profile's expectation, shrunk
+	// toward 1 by a prior worth LevelPrior calls.
+	base := muH / m.lvl()
+	if m.n == 1 {
+		base = cv
+	}
+	al := math.Max(1/float64(m.n), 1/c.LevelMinutes)
+	m.lc += float32(al * (cv - float64(m.lc)))
+	m.lb += float32(al * (base - float64(m.lb)))
+	k := c.LevelPrior / c.LevelMinutes
+	m.level = float32((float64(m.lc) + k) / (float64(m.lb) + k))
+	if m.slow == 0 {
+		m.slow = 1
+	}
+	m.slow += float32(math.Max(1/float64(m.n), 1/1440.0) * float64(m.level-m.slow))
+
+	// Dispersion of single minutes around both expectations.
+	ad := math.Max(1/float64(m.n), 1/c.DispersionMinutes)
+	dH, dM := cv-muH, cv-muM
+	m.resH += float32(ad * (dH*dH - float64(m.resH)))
+	m.nM++
+	adM := math.Max(1/float64(m.nM), 1/c.DispersionMinutes)
+	m.resM += float32(adM * (dM*dM - float64(m.resM)))
+	m.resMu += float32(ad * (muH - float64(m.resMu)))
+
+	// Relative error of whole hours, beyond what dispersion explains.
+	m.hourObs += float32(cv)
+	m.hourExp += float32(muM)
+	if s.Minute == 59 {
+		if e := float64(m.hourExp); e >= 10 && m.n > 120 {
+			d := float64(m.hourObs) - e
+			r := (d*d - math.Max(0.1, m.phi(c, m.resM))*e) / (e * e)
+			// Samples may be negative (an hour closer to its expectation
+			// than dispersion predicts); clipping them at 0 would bias rho up.
+			r = math.Max(-1, math.Min(r, 1))
+			m.rel2 += float32((1.0 / (7 * 24)) * (r - float64(m.rel2)))
+		}
+		m.hourObs, m.hourExp = 0, 0
+	}
+}
+
+// SeedZeros makes a new model behave as if it had watched the series stay
+// at zero for the given number of minutes: an API that has never been
+// called while trailsight watched its account has a baseline of 0, and its
+// first burst must not become its own baseline.
+func (m *Seasonal) SeedZeros(minutes int) {
+	if minutes <= 0 || m.n > 0 {
+		return
+	}
+	m.n = uint32(minutes)
+	weeks := float64(minutes) / 10080
+	for h := range m.hours {
+		n := weeks * 5 // a weekday hour slot is seen 5 times a week
+		if h >= 24 {
+			n = weeks * 2
+		}
+		m.hours[h] = uint8(math.Min(n, math.MaxUint8))
+	}
+	m.nM = uint32(minutes)
+	m.level = 1
+}
