@@ -41,26 +41,29 @@ type Reason uint8
 // Reasons for setting a record aside.
 const (
 	_ Reason = iota
-	// ReasonTruncated: the text ends, or the next record starts, before
-	// the record's object closes.
+	// ReasonTruncated means the text ends, or the next record starts,
+	// before the record's object closes.
 	ReasonTruncated
-	// ReasonNotObject: a JSON value that is not an object where a record
-	// belongs.
+	// ReasonNotObject means a JSON value other than an object stands
+	// where a record belongs.
 	ReasonNotObject
-	// ReasonBadJSON: a JSON syntax error, other than running out of text.
+	// ReasonBadJSON means a JSON syntax error other than running out of
+	// text.
 	ReasonBadJSON
-	// ReasonMissingEventTime: no eventTime, or eventTime null.
+	// ReasonMissingEventTime means eventTime is absent, null or not a
+	// string.
 	ReasonMissingEventTime
-	// ReasonBadTime: eventTime is not an RFC 3339 time after the epoch.
+	// ReasonBadTime means eventTime is not an RFC 3339 time after the
+	// epoch.
 	ReasonBadTime
-	// ReasonOversize: the record is longer than MaxRecordSize, or a
+	// ReasonOversize means the record is longer than MaxRecordSize, or a
 	// gzipped body inflates beyond MaxBodySize.
 	ReasonOversize
-	// ReasonMissingField: eventSource, eventName, awsRegion or the account
-	// (recipientAccountId, else userIdentity.accountId) is missing or
-	// empty. All four make up the analysis key.
+	// ReasonMissingField means eventSource, eventName, awsRegion or the
+	// account (recipientAccountId, else userIdentity.accountId) is absent
+	// or empty: together they make up the analysis key.
 	ReasonMissingField
-	// ReasonBadGzip: a body with the gzip magic number that does not
+	// ReasonBadGzip means a body with the gzip magic number does not
 	// inflate.
 	ReasonBadGzip
 )
@@ -282,9 +285,10 @@ type Decoder struct {
 	ubuf  []byte // an unescaped value
 	kbuf  []byte // an unescaped key
 
-	zr   *gzip.Reader
-	zin  bytes.Reader
-	zbuf bytes.Buffer
+	zr      *gzip.Reader
+	zin     bytes.Reader
+	zbuf    bytes.Buffer
+	maxBody int64 // MaxBodySize when 0; tests lower it
 
 	// Memo of nextRecordStart, so that resynchronising after many broken
 	// elements stays linear in the body size.
@@ -296,7 +300,8 @@ type Decoder struct {
 	budget int
 }
 
-// NewDecoder returns a Decoder with an empty intern table.
+// NewDecoder returns a Decoder with an empty intern table. The zero Decoder
+// works too.
 func NewDecoder() *Decoder {
 	return &Decoder{tab: make(map[string]string, 256)}
 }
@@ -326,7 +331,7 @@ func (d *Decoder) DecodeRecord(b []byte, ev *Event) error {
 	}
 	b = b[:e]
 	if b[s] != '{' {
-		return notObjectError(b, s, 0)
+		return notObjectError(b, s)
 	}
 	f := &d.top
 	*f = fields{}
@@ -351,15 +356,15 @@ func (d *Decoder) DecodeRecord(b []byte, ev *Event) error {
 // notObjectError classifies a value that starts at b[s] and is not an
 // object: a well-formed other JSON value is ReasonNotObject, anything else a
 // syntax error.
-func notObjectError(b []byte, s int, off int64) *DecodeError {
+func notObjectError(b []byte, s int) *DecodeError {
 	end, se := scanValue(b, s)
 	switch {
 	case se == scanOK:
-		return &DecodeError{Offset: off, Reason: ReasonNotObject, Err: errNotObject}
+		return &DecodeError{Reason: ReasonNotObject, Err: errNotObject}
 	case se == scanEOF:
-		return &DecodeError{Offset: off, Reason: ReasonTruncated, Err: &syntaxError{pos: end - s, code: se}}
+		return &DecodeError{Reason: ReasonTruncated, Err: &syntaxError{pos: end - s, code: se}}
 	default:
-		return &DecodeError{Offset: off, Reason: ReasonBadJSON, Err: &syntaxError{pos: end - s, code: se}}
+		return &DecodeError{Reason: ReasonBadJSON, Err: &syntaxError{pos: end - s, code: se}}
 	}
 }
 
@@ -489,6 +494,9 @@ func (d *Decoder) intern(v []byte) (s string, ok bool) {
 	}
 	if len(v) > maxInternLen || len(d.tab) >= maxInternEntries || d.tabBytes+len(v) > maxInternBytes {
 		return "", false
+	}
+	if d.tab == nil { // a zero Decoder
+		d.tab = make(map[string]string, 256)
 	}
 	s = string(v)
 	d.tab[s] = s
@@ -755,20 +763,6 @@ const (
 	swarMSB = 0x8080808080808080
 )
 
-// quickStr is the inlined fast path of scanStr: for a string whose opening
-// quote is at b[i-1] and that ends, without escapes, within eight bytes, it
-// returns the index after the closing quote; otherwise 0.
-func quickStr(b []byte, i int) int {
-	if i+8 <= len(b) {
-		if m := stopMask(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-			if j := i + bits.TrailingZeros64(m)>>3; b[j] == '"' {
-				return j + 1
-			}
-		}
-	}
-	return 0
-}
-
 // stopMask flags the bytes of x (eight bytes of a string) where a string scan
 // must stop: '"', '\\' and control bytes. For each test the lowest flagged
 // byte is exact (borrows only cause false positives above a true one), so
@@ -786,22 +780,22 @@ func stopMask(x uint64) uint64 {
 func scanStr(b []byte, i int) (int, bool, scanErr) {
 	esc := false
 	for {
-		if i+8 <= len(b) {
-			// Eight bytes at a time (SWAR: SIMD within a register).
-			m := stopMask(binary.LittleEndian.Uint64(b[i:]))
-			if m == 0 {
-				i += 8
-				continue
-			}
-			i += bits.TrailingZeros64(m) >> 3
-		} else {
-			for i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 {
-				i++
-			}
-			if i >= len(b) {
-				return i, esc, scanEOF
+		// Eight bytes at a time (SWAR: SIMD within a register), then
+		// a byte at a time near the end of the input. The loop shape
+		// matters: with b[i:i+8] the compiler drops most bounds checks.
+		for ; i+8 <= len(b); i += 8 {
+			if m := stopMask(binary.LittleEndian.Uint64(b[i : i+8])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				goto stop
 			}
 		}
+		for ; i < len(b); i++ {
+			if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
+				goto stop
+			}
+		}
+		return i, esc, scanEOF
+	stop:
 		switch b[i] {
 		case '"':
 			return i + 1, esc, scanOK
@@ -1019,9 +1013,7 @@ member: // b[i] starts a member of an object or an element of an array
 		if b[i] != '"' {
 			return i, scanSyntax
 		}
-		if j := quickStr(b, i+1); j > 0 {
-			i = j
-		} else if i, _, e = scanStr(b, i+1); e != scanOK {
+		if i, _, e = scanStr(b, i+1); e != scanOK {
 			return i, e
 		}
 		i = scanWS(b, i)
@@ -1040,11 +1032,7 @@ member: // b[i] starts a member of an object or an element of an array
 	case '{', '[':
 		goto open
 	case '"':
-		if j := quickStr(b, i+1); j > 0 {
-			i = j
-		} else {
-			i, _, e = scanStr(b, i+1)
-		}
+		i, _, e = scanStr(b, i+1)
 	case 't':
 		i, e = scanLit(b, i, "true")
 	case 'f':
@@ -1178,13 +1166,13 @@ func parseTimeSlow(v []byte) (int64, bool) {
 }
 
 // digits decodes a run of ASCII digits.
-func digits(v []byte) (int, bool) {
+func digits[T string | []byte](v T) (int, bool) {
 	n := 0
-	for _, c := range v {
-		if !isDigit(c) {
+	for i := range len(v) {
+		if !isDigit(v[i]) {
 			return 0, false
 		}
-		n = n*10 + int(c-'0')
+		n = n*10 + int(v[i]-'0')
 	}
 	return n, true
 }
@@ -1226,22 +1214,22 @@ type BodyKind uint8
 // Kinds of bodies.
 const (
 	_ BodyKind = iota
-	// BodyLogFile is a trail log file: {"Records":[...]} (spec §4.3).
+	// BodyLogFile is a trail log file, {"Records":[...]} (spec §4.3).
 	BodyLogFile
 	// BodyArray is a top-level array of records, as some public datasets
-	// ship.
+	// ship them.
 	BodyArray
-	// BodyLines is several top-level values, normally one record per line
-	// (JSON Lines).
+	// BodyLines is several top-level values, normally one record per
+	// line (JSON Lines).
 	BodyLines
 	// BodyRecord is one bare record.
 	BodyRecord
 	// BodyEnvelope is one EventBridge envelope (spec §7).
 	BodyEnvelope
-	// BodyDigest is a digest file (spec §5): no records.
+	// BodyDigest is a digest file (spec §5), which holds no records.
 	BodyDigest
-	// BodyInsightFile is a {"Records":[...]} file holding Insights records
-	// and nothing to analyse.
+	// BodyInsightFile is a {"Records":[...]} file that holds Insights
+	// records and nothing to analyse.
 	BodyInsightFile
 	// BodyEmpty is an empty or all-whitespace body.
 	BodyEmpty
@@ -1285,18 +1273,21 @@ type BodyStats struct {
 // body (told by its magic number) is inflated into a buffer the Decoder
 // reuses.
 //
-// DecodeBody calls fn for every record to analyse. The Event is reused
-// between calls, so fn must copy what it keeps; the strings in it are owned
-// by the Event and stay valid. It calls bad, when not nil, for every record
-// set aside; a malformed record never costs its neighbours: the decoder
-// resynchronises on the next record. Digest files and Insights records are
-// counted in the BodyStats, not passed to fn or bad.
+// DecodeBody calls fn, when not nil, for every record to analyse. The Event
+// is reused between calls, so fn must copy what it keeps; the strings in it
+// are owned by the Event and stay valid. It calls bad, when not nil, for
+// every record set aside. A malformed record never costs its neighbours: the
+// decoder resynchronises on the next record (the next array element that
+// starts like a record, or the next line that starts with '{' or '[').
+// Digest files and Insights records are counted in the BodyStats, not passed
+// to fn or bad. fn and bad must not call DecodeBody on the same Decoder,
+// whose buffer holds the inflated body.
 //
 // The error is non-nil only when the body cannot be used as a whole: it does
-// not inflate, inflates beyond MaxBodySize, or is not a JSON object or array.
-// A gzip stream that breaks off midway is the exception: the records in its
-// readable part are decoded first, and the error is returned with their
-// stats.
+// not inflate, inflates beyond MaxBodySize, or is neither a JSON object or
+// array nor lines of them. Then neither fn nor bad was called. The exception
+// is a gzip stream that breaks off midway: the records of its readable part
+// are decoded, and the error comes with their stats.
 func (d *Decoder) DecodeBody(b []byte, fn func(*Event), bad func(DecodeError)) (BodyStats, error) {
 	var st BodyStats
 	var gzErr error
@@ -1322,7 +1313,8 @@ func (d *Decoder) DecodeBody(b []byte, fn func(*Event), bad func(DecodeError)) (
 		st.Kind = BodyEmpty
 		return st, gzErr
 	}
-	if c := b[i]; c != '{' && c != '[' {
+	if c := b[i]; c != '{' && c != '[' && (gzErr != nil || nextLineStart(b, i) < 0) {
+		// Not JSON Lines with a bad first line either.
 		if gzErr != nil {
 			return st, gzErr
 		}
@@ -1360,8 +1352,12 @@ func (d *Decoder) inflate(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	d.zbuf.Reset()
-	n, err := d.zbuf.ReadFrom(io.LimitReader(d.zr, MaxBodySize+1))
-	if n > MaxBodySize {
+	limit := d.maxBody
+	if limit == 0 {
+		limit = MaxBodySize
+	}
+	n, err := d.zbuf.ReadFrom(io.LimitReader(d.zr, limit+1))
+	if n > limit {
 		return nil, errBodyTooBig
 	}
 	return d.zbuf.Bytes(), err
@@ -1441,7 +1437,9 @@ func (d *Decoder) finish(b []byte, s, end int, f *fields, st *BodyStats, fn func
 		st.Insights++
 	default:
 		st.Records++
-		fn(&d.ev)
+		if fn != nil {
+			fn(&d.ev)
+		}
 	}
 }
 
@@ -1537,52 +1535,15 @@ func (d *Decoder) records(b []byte, i int, st *BodyStats, fn func(*Event), bad f
 			return -1
 		}
 		s := i
-		var next int
-		switch b[s] {
-		case '{':
-			f := &d.top
-			*f = fields{}
-			end, se := d.scanRecord(b, s, f, true)
-			if d.budget -= end - s; d.budget < 0 {
-				setAside(st, bad, s, ReasonBadJSON, errRescans)
-				return -1
-			}
-			if se == scanOK {
-				d.finish(b, s, end, f, st, fn, bad)
-				next = end
-				break
-			}
-			var r Reason
-			var stop bool
-			next, r, stop = d.recoverElement(b, s, end)
-			setAside(st, bad, s, r, &syntaxError{pos: end - s, code: se})
-			if stop {
-				return -1
-			}
-		case ',':
+		next := s
+		if b[s] == ',' {
+			// An empty element; the comma is consumed below.
 			setAside(st, bad, s, ReasonBadJSON, errEmptyElement)
-			next = s
-		default:
-			end, se := scanValue(b, s)
-			if d.budget -= end - s; d.budget < 0 {
-				setAside(st, bad, s, ReasonBadJSON, errRescans)
+		} else {
+			next = d.element(b, s, st, fn, bad)
+			if next < 0 {
 				return -1
 			}
-			if se == scanOK {
-				setAside(st, bad, s, ReasonNotObject, errNotObject)
-				next = end
-				break
-			}
-			var r Reason
-			var stop bool
-			next, r, stop = d.recoverElement(b, s, end)
-			setAside(st, bad, s, r, &syntaxError{pos: end - s, code: se})
-			if stop {
-				return -1
-			}
-		}
-		if next <= s && b[s] != ',' {
-			next = s + 1 // always make progress
 		}
 		i = scanWS(b, next)
 		if i >= n {
@@ -1600,6 +1561,46 @@ func (d *Decoder) records(b []byte, i int, st *BodyStats, fn func(*Event), bad f
 		// Anything else (a record after a missing comma, or junk) is
 		// taken as the next element.
 	}
+}
+
+// element decodes the array element at b[s] and returns where the next one
+// may start (always past s), or -1 when nothing after it can be followed.
+func (d *Decoder) element(b []byte, s int, st *BodyStats, fn func(*Event), bad func(DecodeError)) int {
+	f := &d.top
+	var end int
+	var se scanErr
+	if b[s] == '{' {
+		*f = fields{}
+		end, se = d.scanRecord(b, s, f, true)
+	} else {
+		end, se = scanValue(b, s)
+	}
+	if d.budget -= end - s; d.budget < 0 {
+		setAside(st, bad, s, ReasonBadJSON, errRescans)
+		return -1
+	}
+	switch {
+	case se != scanOK:
+		next, r, stop := d.recoverElement(b, s, end)
+		setAside(st, bad, s, r, &syntaxError{pos: end - s, code: se})
+		if stop {
+			return -1
+		}
+		return max(next, s+1)
+	case b[s] == '{':
+		d.finish(b, s, end, f, st, fn, bad)
+		return end
+	case b[s] == '"':
+		// A string swallows the start of the next record when it is
+		// the cut-off start of a record itself: `{"eventVersion":"1.0`
+		// then `,{"eventVersion"` reads as the string "1.0,{".
+		if q := d.nextRecordStart(b, s+1); q >= 0 && q < end {
+			setAside(st, bad, s, ReasonTruncated, &syntaxError{pos: q - s, code: scanEOF})
+			return q
+		}
+	}
+	setAside(st, bad, s, ReasonNotObject, errNotObject)
+	return end
 }
 
 // recoverElement finds where to go on after a syntax error at p in the array

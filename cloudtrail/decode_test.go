@@ -5,8 +5,10 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -692,6 +694,20 @@ func TestDecodeBody(t *testing.T) {
 			Stats: BodyStats{Kind: BodyLogFile, Records: 1}, IDs: []string{"1"}}},
 		{name: "two Records arrays", body: `{"Records":[` + r1 + `],"Records":[` + r2 + `]}`, want: bodyResult{
 			Stats: BodyStats{Kind: BodyLogFile, Records: 2}, IDs: []string{"1", "2"}}},
+		{name: "log file cut between records", body: `{"Records":[` + r1 + `,`, want: bodyResult{
+			Stats: BodyStats{Kind: BodyLogFile, Records: 1, Invalid: 1}, IDs: []string{"1"}, Reasons: []Reason{ReasonTruncated}}},
+		{name: "log file cut after a record", body: `{"Records":[` + r1, want: bodyResult{
+			Stats: BodyStats{Kind: BodyLogFile, Records: 1, Invalid: 1}, IDs: []string{"1"}, Reasons: []Reason{ReasonTruncated}}},
+		{name: "log file cut inside a record", body: `{"Records":[` + r1 + `,` + r2[:30], want: bodyResult{
+			Stats: BodyStats{Kind: BodyLogFile, Records: 1, Invalid: 1}, IDs: []string{"1"}, Reasons: []Reason{ReasonTruncated}}},
+		{name: "log file without its closing brace", body: `{"Records":[` + r1 + `]`, want: bodyResult{
+			Stats: BodyStats{Kind: BodyLogFile, Records: 1}, IDs: []string{"1"}}},
+		{name: "log file with a broken member after Records", body: `{"Records":[` + r1 + `],"x":tru}`, want: bodyResult{
+			Stats: BodyStats{Kind: BodyLogFile, Records: 1}, IDs: []string{"1"}}},
+		{name: "log file with a broken key after Records", body: `{"Records":[` + r1 + `],x}` + "\n" + r2, want: bodyResult{
+			Stats: BodyStats{Kind: BodyLines, Records: 2}, IDs: []string{"1", "2"}}},
+		{name: "junk after a log file", body: `{"Records":[` + r1 + `]}x`, want: bodyResult{
+			Stats: BodyStats{Kind: BodyLines, Records: 1, Invalid: 1}, IDs: []string{"1"}, Reasons: []Reason{ReasonBadJSON}}},
 		{name: "Records is not an array", body: `{"Records":{}}`, want: bodyResult{
 			Stats: BodyStats{Kind: BodyRecord, Invalid: 1}, Reasons: []Reason{ReasonMissingEventTime}}},
 		{name: "insight file", body: `{"Records":[` + insight + `,` + insight + `]}`, want: bodyResult{
@@ -705,6 +721,9 @@ func TestDecodeBody(t *testing.T) {
 			Stats: BodyStats{Kind: BodyLines, Records: 2}, IDs: []string{"1", "2"}}},
 		{name: "lines with CRLF and blank lines", body: r1 + "\r\n\r\n" + r2, want: bodyResult{
 			Stats: BodyStats{Kind: BodyLines, Records: 2}, IDs: []string{"1", "2"}}},
+		{name: "lines with a bad first line", body: "timestamp,event\n" + r1 + "\n42\n" + r2, want: bodyResult{
+			Stats: BodyStats{Kind: BodyLines, Records: 2, Invalid: 2}, IDs: []string{"1", "2"},
+			Reasons: []Reason{ReasonBadJSON, ReasonNotObject}}},
 		{name: "concatenated objects", body: r1 + r2, want: bodyResult{
 			Stats: BodyStats{Kind: BodyLines, Records: 2}, IDs: []string{"1", "2"}}},
 		{name: "lines of log files", body: `{"Records":[` + r1 + "]}\n" + `{"Records":[` + r2 + "]}\n", want: bodyResult{
@@ -971,4 +990,108 @@ func TestDecodeBodyHostile(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestDecodeBodyGzip(t *testing.T) {
+	r1, r2 := rec("1"), rec("2")
+	d := NewDecoder()
+
+	// Concatenated gzip members are one stream (as gzip -c a b > c writes).
+	two := append(gzipBytes(t, []byte(r1+"\n")), gzipBytes(t, []byte(r2+"\n"))...)
+	got := decodeBody(t, d, two)
+	if diff := cmp.Diff([]string{"1", "2"}, got.IDs); diff != "" || got.Err != 0 {
+		t.Errorf("two gzip members: err %v, records (-want +got):\n%s", got.Err, diff)
+	}
+
+	// A body that inflates beyond the limit is refused whole.
+	d.maxBody = 1 << 10
+	bomb := gzipBytes(t, []byte(`{"Records":[`+strings.Repeat(r1+",", 100)+r2+`]}`))
+	if got := decodeBody(t, d, bomb); got.Err != ReasonOversize || len(got.IDs) != 0 {
+		t.Errorf("gzip bomb: %+v", got)
+	}
+	d.maxBody = 0
+
+	// A zero Decoder works.
+	var zero Decoder
+	if got := decodeBody(t, &zero, gzipBytes(t, []byte(r1))); got.Err != 0 || len(got.IDs) != 1 {
+		t.Errorf("zero Decoder: %+v", got)
+	}
+}
+
+// TestDecodeBodyRandomDamage damages record 2 of 4 at random (bytes deleted,
+// inserted, replaced, or the record cut short) in every container, and
+// checks that the neighbours survive. A stray ']' that closes the array
+// early legitimately loses what follows, so records 3 and 4 must survive
+// nearly always, not always.
+func TestDecodeBodyRandomDamage(t *testing.T) {
+	valid := readSeed(t, "api_call_write.json")
+	mk := func(id string) []byte {
+		return bytes.Replace(valid, []byte("dc0c14ae-72ae-4025-aaf7-b9707500adff"), []byte(id), 1)
+	}
+	containers := map[string]func([][]byte) []byte{
+		"log file": func(r [][]byte) []byte {
+			return append(append([]byte(`{"Records":[`), bytes.Join(r, []byte(","))...), "]}"...)
+		},
+		"pretty array": func(r [][]byte) []byte {
+			return append(append([]byte("[\n  "), bytes.Join(r, []byte(",\n  "))...), "\n]"...)
+		},
+		"lines": func(r [][]byte) []byte { return bytes.Join(r, []byte("\n")) },
+	}
+	const trials = 3000
+	rng := rand.New(rand.NewPCG(1, 2))
+	chars := []byte("{}[]\",:\\ x0\n")
+	d := NewDecoder()
+	for name, build := range containers {
+		lost := 0
+		for range trials {
+			rec2 := mk("2")
+			for range 1 + rng.IntN(2) {
+				if len(rec2) == 0 {
+					break
+				}
+				p := rng.IntN(len(rec2))
+				c := chars[rng.IntN(len(chars))]
+				switch rng.IntN(4) {
+				case 0:
+					rec2 = slices.Delete(rec2, p, p+1)
+				case 1:
+					rec2 = slices.Insert(rec2, p, c)
+				case 2:
+					rec2[p] = c
+				case 3:
+					rec2 = rec2[:p]
+				}
+			}
+			var ids []string
+			st, err := d.DecodeBody(build([][]byte{mk("1"), rec2, mk("3"), mk("4")}),
+				func(ev *Event) { ids = append(ids, ev.EventID) }, nil)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if len(ids) == 0 || ids[0] != "1" {
+				t.Fatalf("%s: record 1 lost: %v, %+v\nrecord 2: %q", name, ids, st, rec2)
+			}
+			// Besides 1, 3 and 4, only record 2 or a piece of it (with a
+			// damaged eventID, or none) may come through.
+			if others := len(ids) - 1 - count(ids, "3") - count(ids, "4"); others > 2 || count(ids, "3") > 1 || count(ids, "4") > 1 {
+				t.Fatalf("%s: unexpected records %q\nrecord 2: %q", name, ids, rec2)
+			}
+			if !slices.Contains(ids, "3") || !slices.Contains(ids, "4") {
+				lost++
+			}
+		}
+		if lost > trials/200 {
+			t.Errorf("%s: neighbours lost in %d of %d trials", name, lost, trials)
+		}
+	}
+}
+
+func count(s []string, v string) int {
+	n := 0
+	for _, x := range s {
+		if x == v {
+			n++
+		}
+	}
+	return n
 }

@@ -13,13 +13,14 @@ type FileKind uint8
 // Kinds of files.
 const (
 	_ FileKind = iota
-	// FileLog is a log file of records (or any JSON file to decode as one).
+	// FileLog is a log file of records, or any JSON file to decode as
+	// one.
 	FileLog
 	// FileDigest is a digest file (spec §5).
 	FileDigest
 	// FileInsight is an Insights file.
 	FileInsight
-	// FileOther is anything else: folder markers, manifests, stray files.
+	// FileOther is anything else: folder keys, manifests, stray files.
 	FileOther
 )
 
@@ -89,11 +90,12 @@ func DeliveryTime(name string) (t time.Time, ok bool) {
 	for _, ext := range []string{".json", ".jsonl", ".ndjson"} {
 		name = strings.TrimSuffix(name, ext)
 	}
-	rest, last, found := cutLastUnderscore(name)
-	if !found {
+	k := strings.LastIndexByte(name, '_')
+	if k < 0 {
 		return time.Time{}, false
 	}
-	_, prev, _ := cutLastUnderscore(rest)
+	rest, last := name[:k], name[k+1:]
+	prev := rest[strings.LastIndexByte(rest, '_')+1:]
 	// A log name ends in the minute and the unique part; a digest name in
 	// the second. Checking the log form first keeps a unique part that
 	// happens to look like a time from being read as one.
@@ -106,13 +108,6 @@ func DeliveryTime(name string) (t time.Time, ok bool) {
 	return parseStamp(last, true)
 }
 
-func cutLastUnderscore(s string) (before, after string, found bool) {
-	if i := strings.LastIndexByte(s, '_'); i >= 0 {
-		return s[:i], s[i+1:], true
-	}
-	return s, "", false
-}
-
 // parseStamp parses YYYYMMDDTHHmmZ, or YYYYMMDDTHHMMSSZ when seconds is true.
 func parseStamp(s string, seconds bool) (time.Time, bool) {
 	n := len("20060102T1504Z")
@@ -122,23 +117,17 @@ func parseStamp(s string, seconds bool) (time.Time, bool) {
 	if len(s) != n || s[8] != 'T' || s[n-1] != 'Z' {
 		return time.Time{}, false
 	}
-	num := func(v string) int {
-		x := 0
-		for i := range len(v) {
-			if !isDigit(v[i]) {
-				return -1
-			}
-			x = x*10 + int(v[i]-'0')
-		}
-		return x
-	}
-	year, month, day := num(s[0:4]), num(s[4:6]), num(s[6:8])
-	hour, minute, sec := num(s[9:11]), num(s[11:13]), 0
+	year, ok1 := digits(s[0:4])
+	month, ok2 := digits(s[4:6])
+	day, ok3 := digits(s[6:8])
+	hour, ok4 := digits(s[9:11])
+	minute, ok5 := digits(s[11:13])
+	sec, ok6 := 0, true
 	if seconds {
-		sec = num(s[13:15])
+		sec, ok6 = digits(s[13:15])
 	}
-	if year < 0 || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
-		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 ||
+		day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
 		return time.Time{}, false
 	}
 	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC), true

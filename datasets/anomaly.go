@@ -132,11 +132,11 @@ func (s *stream) baseline(api uint16, from, dur int) float64 {
 
 // spike adds Poisson calls of api by actor at rate per minute over
 // [from, from+dur) and returns how many it added.
-func (s *stream) spike(r *rand.Rand, api, actor, proc uint16, rate float64, from, dur int, flags uint8) int {
+func (s *stream) spike(r *rand.Rand, api, actor, proc uint16, rate float64, from, dur int) int {
 	n0 := len(s.events)
 	for m := from; m < from+dur; m++ {
 		for range poisson(r, rate) {
-			s.emitOK(r, s.start+int64(m)*60+int64(r.IntN(60)), api, actor, proc, flags)
+			s.emitOK(r, s.start+int64(m)*60+int64(r.IntN(60)), api, actor, proc, 0)
 		}
 	}
 	return len(s.events) - n0
@@ -161,9 +161,9 @@ func ints(ids ...uint16) []int {
 // newActor registers a principal never seen before in this account.
 func (s *stream) newActor(r *rand.Rand, user bool, uas []string) uint16 {
 	s.newSeq++
-	ip := fmt.Sprintf("%d.%d.%d.%d", []int{192, 198, 203}[r.IntN(3)], []int{0, 51, 0}[r.IntN(3)], []int{2, 100, 113}[r.IntN(3)], between(r, 2, 254))
+	ip := fmt.Sprintf("%s%d", []string{"192.0.2.", "198.51.100.", "203.0.113."}[r.IntN(3)], between(r, 2, 254))
 	words := []string{"backup", "sync", "migration", "ops", "jenkins", "support", "audit", "deploy"}
-	name := fmt.Sprintf("%s-%s-%d", words[r.IntN(len(words))], []string{"svc", "legacy", "tmp", "admin"}[r.IntN(4)], between(r, 1, 9))
+	name := fmt.Sprintf("%s-%s-%d%d", words[r.IntN(len(words))], []string{"svc", "legacy", "tmp", "admin"}[r.IntN(4)], between(r, 1, 9), s.newSeq)
 	if user {
 		return s.addActor(userActor(s.acct.ID, name, uas, []string{ip}))
 	}
@@ -180,11 +180,11 @@ var attackerUAs = []string{
 // planLevelShift makes a lasting change to a steady writing client's rate
 // after warm-up. It runs before the normal traffic is generated.
 func (s *stream) planLevelShift() {
-	r := s.rng("plant/" + KindLevelShift)
+	r := s.rng(fmt.Sprintf("plant/%s/%d", KindLevelShift, s.kind(KindLevelShift).Incidents+len(s.skipped)))
 	cat := s.g.cat
 	var cands []*steadySeries
 	for _, ss := range s.steady {
-		if !cat.apis[ss.api].readOnly && ss.base >= 0.2 {
+		if !cat.apis[ss.api].readOnly && ss.base >= 0.2 && ss.shiftAt < 0 {
 			cands = append(cands, ss)
 		}
 	}
@@ -223,7 +223,7 @@ func (s *stream) plant(kind string, c *cast) {
 	case KindIAMBurst:
 		s.plantIAMBurst(r)
 	case KindTrapReadOnly:
-		s.plantReadOnlyTrap(r, c)
+		s.plantReadOnlyTrap(r)
 	case KindTrapData:
 		s.plantDataTrap(r, c)
 	case KindTrapLate:
@@ -269,9 +269,8 @@ func (s *stream) plantGap(r *rand.Rand) {
 	}
 }
 
-// plantDrop thins a steady writing client to at most 20% for 30-120
-// minutes. Instance agents fail together: a drop of one agent call drops
-// all of them.
+// plantDrop thins a steady writing client to at most 20% of its calls for
+// 30-120 minutes.
 func (s *stream) plantDrop(r *rand.Rand) {
 	cat := s.g.cat
 	var cands []*steadySeries
@@ -343,14 +342,20 @@ func (s *stream) plantErrorSurge(r *rand.Rand, kind string, read bool) {
 		}
 	}
 	counts := map[uint16][]int32{}
-	for range 60 {
+	for try := range 60 {
 		api := cands[r.IntN(len(cands))]
 		if counts[api] == nil {
 			counts[api] = s.counts(api, func(e *event) bool { return e.err == 0 })
 		}
 		dur := between(r, 10, 45)
 		from, ok := s.pickWindow(r, dur, []int{int(api)}, true, 1)
-		if !ok || float64(sum(counts[api], from, from+dur))/float64(dur) < 0.5 {
+		// Prefer APIs called at least once a minute, so that the surge is
+		// more than a handful of errors.
+		need := 1.0
+		if try >= 40 {
+			need = 0.5
+		}
+		if !ok || float64(sum(counts[api], from, from+dur))/float64(dur) < need {
 			continue
 		}
 		a := cat.apis[api]
@@ -431,7 +436,7 @@ func (s *stream) plantProvisioning(r *rand.Rand, c *cast) {
 	principal := s.actors[actor].principal(s.acct.ID)
 	for _, api := range apis {
 		rate := f * max(s.baseline(api, from, dur), 0.1)
-		n := s.spike(r, api, actor, p, rate, from, dur, 0)
+		n := s.spike(r, api, actor, p, rate, from, dur)
 		s.kind(KindProvisioningSpike).Records += n
 		s.addLabel(KindProvisioningSpike, g, int(api), cloudtrail.APICallRateInsight, "", from, from+dur, principal)
 	}
@@ -532,7 +537,7 @@ func (s *stream) plantIAMBurst(r *rand.Rand) {
 // plantReadOnlyTrap runs an audit script: 1-3 Describe/List APIs at 20 times
 // their usual rate for 30 minutes. Reads never count for call-rate
 // Insights, and these all succeed.
-func (s *stream) plantReadOnlyTrap(r *rand.Rand, c *cast) {
+func (s *stream) plantReadOnlyTrap(r *rand.Rand) {
 	names := []string{"ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeVolumes", "ec2:DescribeSnapshots",
 		"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "lambda:ListFunctions20150331", "rds:DescribeDBInstances",
 		"logs:DescribeLogGroups", "kms:ListKeys", "ecs:ListClusters"}
@@ -556,7 +561,7 @@ func (s *stream) plantReadOnlyTrap(r *rand.Rand, c *cast) {
 	p := s.proc("plant readonly trap")
 	g := s.newGroup(KindTrapReadOnly)
 	for _, api := range apis {
-		n := s.spike(r, api, actor, p, 20*max(s.baseline(api, from, dur), 0.1), from, dur, 0)
+		n := s.spike(r, api, actor, p, 20*max(s.baseline(api, from, dur), 0.1), from, dur)
 		s.kind(KindTrapReadOnly).Records += n
 		s.addLabel(KindTrapReadOnly, g, int(api), "", "", from, from+dur, s.actors[actor].principal(s.acct.ID))
 	}
@@ -583,7 +588,7 @@ func (s *stream) plantDataTrap(r *rand.Rand, c *cast) {
 	p := s.proc("plant data trap")
 	g := s.newGroup(KindTrapData)
 	for _, api := range apis {
-		n := s.spike(r, api, actor, p, 50*max(s.baseline(api, from, dur), 0.1), from, dur, 0)
+		n := s.spike(r, api, actor, p, 50*max(s.baseline(api, from, dur), 0.1), from, dur)
 		s.kind(KindTrapData).Records += n
 		s.addLabel(KindTrapData, g, int(api), "", "", from, from+dur, s.actors[actor].principal(s.acct.ID))
 	}

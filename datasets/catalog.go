@@ -77,8 +77,8 @@ func (a *apiDef) withErrs(pairs ...any) *apiDef {
 }
 
 func (a *apiDef) withSurge(codes ...string) *apiDef { a.surge = codes; return a }
-func (a *apiDef) withRes(s string) *apiDef        { a.resources = compile(s); return a }
-func (a *apiDef) withExtra(s string) *apiDef      { a.extra = compile(s); return a }
+func (a *apiDef) withRes(s string) *apiDef          { a.resources = compile(s); return a }
+func (a *apiDef) withExtra(s string) *apiDef        { a.extra = compile(s); return a }
 
 // id returns the index of an API; an unknown API is a bug in the generator.
 func (c *catalog) id(svc, name string) uint16 {
@@ -516,18 +516,18 @@ func (c *catalog) addErrorMessages() {
 		c.errMsgs[code] = compile(msg)
 	}
 	for key, msg := range map[string]string{
-		"s3.amazonaws.com * AccessDenied":                                          `Access Denied`,
-		"lambda.amazonaws.com GetPolicy20150331v2 ResourceNotFoundException":        `The resource you requested does not exist.`,
-		"autoscaling.amazonaws.com CompleteLifecycleAction ValidationError":         `No active Lifecycle Action found with token ${uuid2}`,
-		"cloudformation.amazonaws.com DescribeStacks ValidationError":               `Stack with id ${stack} does not exist`,
-		"iam.amazonaws.com GetUser NoSuchEntityException":                           `The user with name ${user} cannot be found.`,
-		"iam.amazonaws.com GetLoginProfile NoSuchEntityException":                   `Login Profile for User ${user} cannot be found.`,
-		"iam.amazonaws.com GetRolePolicy NoSuchEntityException":                     `The role policy with name ${svc}-inline cannot be found.`,
-		"iam.amazonaws.com DetachRolePolicy NoSuchEntityException":                  `Policy ${policyarn} was not found.`,
-		"logs.amazonaws.com CreateLogGroup ResourceAlreadyExistsException":          `The specified log group already exists`,
-		"sts.amazonaws.com GetSessionToken AccessDenied":                            `MultiFactorAuthentication failed with invalid MFA one time pass code.`,
-		"ecr.amazonaws.com BatchGetImage ImageNotFoundException":                    `Requested image not found`,
-		"secretsmanager.amazonaws.com GetSecretValue ResourceNotFoundException":     `Secrets Manager can't find the specified secret.`,
+		"s3.amazonaws.com * AccessDenied":                                              `Access Denied`,
+		"lambda.amazonaws.com GetPolicy20150331v2 ResourceNotFoundException":           `The resource you requested does not exist.`,
+		"autoscaling.amazonaws.com CompleteLifecycleAction ValidationError":            `No active Lifecycle Action found with token ${uuid2}`,
+		"cloudformation.amazonaws.com DescribeStacks ValidationError":                  `Stack with id ${stack} does not exist`,
+		"iam.amazonaws.com GetUser NoSuchEntityException":                              `The user with name ${user} cannot be found.`,
+		"iam.amazonaws.com GetLoginProfile NoSuchEntityException":                      `Login Profile for User ${user} cannot be found.`,
+		"iam.amazonaws.com GetRolePolicy NoSuchEntityException":                        `The role policy with name ${svc}-inline cannot be found.`,
+		"iam.amazonaws.com DetachRolePolicy NoSuchEntityException":                     `Policy ${policyarn} was not found.`,
+		"logs.amazonaws.com CreateLogGroup ResourceAlreadyExistsException":             `The specified log group already exists`,
+		"sts.amazonaws.com GetSessionToken AccessDenied":                               `MultiFactorAuthentication failed with invalid MFA one time pass code.`,
+		"ecr.amazonaws.com BatchGetImage ImageNotFoundException":                       `Requested image not found`,
+		"secretsmanager.amazonaws.com GetSecretValue ResourceNotFoundException":        `Secrets Manager can't find the specified secret.`,
 		"ec2.amazonaws.com AuthorizeSecurityGroupIngress Client.InvalidParameterValue": `Invalid CIDR`,
 	} {
 		c.errMsgAPI[key] = compile(msg)

@@ -142,7 +142,7 @@ func Preset(name string) (Config, error) {
 		return Config{
 			Preset: name, Seed: 1, Start: monday, Days: 8, WarmupDays: 7,
 			Accounts: []AccountSpec{{ID: "111122223333", Name: "acme-demo", TimeZone: "America/New_York", Humans: 5,
-				Regions: []RegionSpec{{"us-east-1", 1}}}},
+				Regions: []RegionSpec{{"us-east-1", 0.85}}}},
 			PerRegion: one(KindProvisioningSpike, KindPeriodicGap, KindSteadyDrop, KindErrorSurgeWrite,
 				KindErrorSurgeRead, KindTrapReadOnly, KindTrapData),
 			PerAccount: one(KindIAMBurst, KindTrapDuplicate, KindTrapLate),

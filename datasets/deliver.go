@@ -20,7 +20,6 @@ type fileJob struct {
 	s      *stream
 	minute int64   // delivery minute, Unix seconds
 	events []int32 // indices into s.events
-	dup    bool    // the second copy of a duplicated stretch
 }
 
 // slipPercent is the share of records that miss their 5-minute file and
@@ -64,7 +63,7 @@ func (s *stream) files() []fileJob {
 			continue
 		}
 		last := (dw.to - 1) / 5 // the last regular file holding the stretch
-		jobs = append(jobs, fileJob{s: s, minute: s.start + (deliver(last)+int64(dw.delay))*60, events: idx, dup: true})
+		jobs = append(jobs, fileJob{s: s, minute: s.start + (deliver(last)+int64(dw.delay))*60, events: idx})
 	}
 	slices.SortStableFunc(jobs, func(a, b fileJob) int {
 		return cmp.Or(cmp.Compare(a.minute, b.minute), cmp.Compare(a.events[0], b.events[0]))

@@ -30,7 +30,10 @@ func Generate(cfg Config, outDir string) (*Manifest, error) {
 			return nil, fmt.Errorf("datasets: %w", err)
 		}
 	}
-	g := &gen{cfg: &cfg, cat: newCatalog(), start: cfg.Start}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, fmt.Errorf("datasets: %w", err)
+	}
+	g := &gen{cfg: &cfg, cat: newCatalog()}
 
 	// One stream per account+Region; account-level incidents go to one of
 	// the account's streams.
@@ -44,7 +47,7 @@ func Generate(cfg Config, outDir string) (*Manifest, error) {
 			streams = append(streams, newStream(g, acct, ri))
 			extra = append(extra, nil)
 		}
-		r := newRand(cfg.Seed, acct.ID, "account-plan")
+		r := newRand(cfg.Seed, cfg.Preset, acct.ID, "account-plan")
 		for _, k := range accountKinds {
 			for range cfg.PerAccount[k] {
 				target := r.IntN(len(acct.Regions))

@@ -167,11 +167,9 @@ func (s *stream) build() *cast {
 	if nh == 0 {
 		nh = 4
 	}
-	hr := newRand(s.g.cfg.Seed, s.acct.ID, "humans")
 	for i := 0; i < nh; i++ {
-		con, cli, tf, admin := humanActors(s.acct, i, hr, res.officeIPs)
-		s.humans = append(s.humans, human{name: humanNames[i%len(humanNames)], admin: admin,
-			console: s.addActor(con), cli: s.addActor(cli), tf: s.addActor(tf)})
+		con, cli, tf, admin := humanActors(s.acct, i, res.officeIPs)
+		s.humans = append(s.humans, human{admin: admin, console: s.addActor(con), cli: s.addActor(cli), tf: s.addActor(tf)})
 	}
 	s.defineSteady(&c)
 	s.defineCrons(&c)
@@ -320,8 +318,7 @@ func (s *stream) defineCrons(c *cast) {
 	}
 	vols := max(2, int(math.Round(6*s.scale)))
 	if r.Float64() < 0.8 {
-		j := job("dlm-snapshots", c.dlm, 0, 2*60+between(r, 0, 5), 60, "ec2:CreateSnapshot", vols, vols)
-		_ = j
+		job("dlm-snapshots", c.dlm, 0, 2*60+between(r, 0, 5), 60, "ec2:CreateSnapshot", vols, vols)
 		job("dlm-retention", c.dlm, 0, 2*60+between(r, 10, 15), 60, "ec2:DeleteSnapshot", vols, vols)
 	}
 	if r.Float64() < 0.7 {

@@ -29,7 +29,6 @@ const (
 	saltReq     = 0x2C
 	saltTLS     = 0x3D
 	saltSlip    = 0x511
-	saltShuffle = 0x5F1
 )
 
 var (

@@ -25,15 +25,13 @@ const (
 	flagNewNames     uint8 = 1 << iota // IAM names refer to what the caller just created
 	flagLoginFailure                   // ConsoleLogin that failed (reported in responseElements only)
 	flagAddendum                       // delivered late: carries addendum DELIVERY_DELAY
-	flagNoSlip                         // always delivered with its own 5-minute window
 )
 
 // gen is the state shared by all streams of one Generate call (read-only
 // once built).
 type gen struct {
-	cfg   *Config
-	cat   *catalog
-	start time.Time
+	cfg *Config
+	cat *catalog
 }
 
 // stream generates the records of one account+Region.
@@ -116,7 +114,7 @@ func newStream(g *gen, acct *AccountSpec, ri int) *stream {
 
 // rng returns the generator of one named process of this stream.
 func (s *stream) rng(name string) *rand.Rand {
-	return newRand(s.g.cfg.Seed, s.acct.ID, s.region, name)
+	return newRand(s.g.cfg.Seed, s.g.cfg.Preset, s.acct.ID, s.region, name)
 }
 
 // proc registers a process name and returns its id.

@@ -112,7 +112,6 @@ const (
 	phN100
 	phNBig
 	phHost
-	phCount
 )
 
 var phNames = map[string]ph{
@@ -132,7 +131,7 @@ var phNames = map[string]ph{
 	"asg": phASG, "hook": phHook, "alarm": phAlarm, "rule": phRule, "uuid": phUUID, "uuid2": phUUID2,
 	"hex8": phHex8, "hex16": phHex16, "hex32": phHex32, "hex64": phHex64, "up9": phUp9,
 	"up16": phUp16, "up17": phUp17, "up20": phUp20, "n": phN, "n100": phN100, "nbig": phNBig,
-	"host": phHost, "count": phCount,
+	"host": phHost,
 }
 
 // compile parses src. An unknown placeholder is a programming error in the

@@ -202,14 +202,13 @@ var humanNames = []string{"alice", "bob", "carol", "dave", "erin", "frank", "gra
 // human is a person working in an account, with the three ways they call
 // AWS: the console, the CLI and Terraform run from a laptop.
 type human struct {
-	name             string
 	admin            bool
 	console, cli, tf uint16 // actor indices in the stream
 }
 
 // humanActors builds a person's actors. The identity (SSO role session or
 // IAM user) depends only on the account, so it is the same in every Region.
-func humanActors(acct *AccountSpec, i int, r *rand.Rand, office []string) (console, cli, tf *actor, admin bool) {
+func humanActors(acct *AccountSpec, i int, office []string) (console, cli, tf *actor, admin bool) {
 	name := humanNames[i%len(humanNames)]
 	if i >= len(humanNames) {
 		name += fmt.Sprint(i / len(humanNames))

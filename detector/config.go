@@ -44,7 +44,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.DurationVar(&c.WarmUp, "detector.warm-up", 7*24*time.Hour, "History an account and Region need before they produce Insights.")
 	f.Float64Var(&c.StartP, "detector.start-p", 1e-7, "Tail probability below which evidence starts an Insight.")
 	f.Float64Var(&c.EndP, "detector.end-p", 1e-2, "Tail probability above which a minute counts as normal again.")
-	f.IntVar(&c.MinCount, "detector.min-count", 5, "Fewest calls or errors in a window that may start an Insight.")
+	f.IntVar(&c.MinCount, "detector.min-count", 3, "Fewest calls or errors in a window that may start an Insight.")
 	f.IntVar(&c.CoolDown, "detector.cool-down", 5, "Consecutive normal minutes that end an Insight.")
 	f.BoolVar(&c.ServiceEvents, "detector.service-events", false, "Count AwsServiceEvent records too.")
 	c.Seasonal = models.DefaultSeasonalConfig()

@@ -23,16 +23,16 @@ type Result uint8
 
 // Results of Observe.
 const (
-	_               Result = iota
-	Counted                // a write management call: counted for call rate (and errors)
-	CountedError           // a read call with an errorCode: counted for error rate only
-	NotWrite               // a read management call without error: counted as an API call only
-	NotAnalysed            // data events, service events, other categories
-	InsightRecord          // an Insights record: never analysed
-	Duplicate              // an eventID seen within the dedup window
-	Late                   // counted in a minute already evaluated (spec §2.9 #17)
-	TooOld                 // older than the series keep: set aside
-	FromFuture             // far ahead of the engine clock: set aside
+	_             Result = iota
+	Counted              // a write management call: counted for call rate (and errors)
+	CountedError         // a read call with an errorCode: counted for error rate only
+	NotWrite             // a read management call without error: counted as an API call only
+	NotAnalysed          // data events, service events, other categories
+	InsightRecord        // an Insights record: never analysed
+	Duplicate            // an eventID seen within the dedup window
+	Late                 // counted in a minute already evaluated (spec §2.9 #17)
+	TooOld               // older than the series keep: set aside
+	FromFuture           // far ahead of the engine clock: set aside
 	numResults
 )
 
@@ -103,7 +103,15 @@ type Engine struct {
 
 	out   []Insight
 	stats Stats
-	tz    map[string]*time.Location
+
+	traceKey Key
+	traceFn  func(Point)
+
+	// dirty lists the series that got events in open minutes since the
+	// last Advance, for the early window test.
+	dirty    []*series
+	dirtySet map[*series]struct{}
+	tz       map[string]*time.Location
 }
 
 // New returns an Engine that sends Insights to sink. logger may be nil.
@@ -124,6 +132,7 @@ func New(cfg Config, sink Sink, logger *slog.Logger) (*Engine, error) {
 		errs:     map[errKey]*errSeries{},
 		dedup:    newDedup(int64(cfg.DedupWindow / time.Minute)),
 		vals:     newValues(),
+		dirtySet: map[*series]struct{}{},
 		lateness: int64(cfg.AllowedLateness / time.Minute),
 		warmUp:   int64(cfg.WarmUp / time.Minute),
 		tz:       map[string]*time.Location{},
@@ -165,6 +174,8 @@ func (e *Engine) now() int64 {
 	}
 	return e.maxMinute
 }
+
+func sqrt(v float64) float64 { return math.Sqrt(v) }
 
 func minuteTime(m int64) time.Time { return time.Unix(m*60, 0).UTC() }
 
@@ -356,7 +367,42 @@ func (e *Engine) Advance(ctx context.Context, now time.Time) error {
 		e.closeMinute(m)
 		e.closed = m
 	}
+	e.earlyWindows()
 	return e.Flush(ctx)
+}
+
+// earlyWindows runs the windowed spike tests on the series that got events
+// in still-open minutes: a sustained rise over several minutes is as
+// certain before the watermark passes as after, since counts only grow.
+func (e *Engine) earlyWindows() {
+	for _, s := range e.dirty {
+		delete(e.dirtySet, s)
+		m := min(s.counts.head(), e.maxMinute)
+		if s.al != nil || m <= e.closed || !e.warm(s.reg, m) {
+			continue
+		}
+		for _, w := range spikeScales[1:] {
+			from := max(m-w+1, int64(s.rearm))
+			obs := s.counts.sum(from, m)
+			if obs < float64(e.cfg.MinCount) {
+				continue
+			}
+			mu, v := s.kind.spikeWindow(e, from, m)
+			if !models.MayBeHigh(obs, mu, v) {
+				continue
+			}
+			p := models.UpperTail(obs, mu, v)
+			if p < suspectP {
+				s.attrs.heat(from, m+keepAttrs)
+				s.suspect = int32(min(m, e.closed))
+			}
+			if p < e.alpha(m-from+1) {
+				e.start(s, Spike, m-from+1, m)
+				break
+			}
+		}
+	}
+	e.dirty = e.dirty[:0]
 }
 
 // Flush sends pending Insights to the sink, in a deterministic order.
@@ -415,6 +461,14 @@ func (e *Engine) closeMinute(m int64) {
 
 func (e *Engine) warm(r *region, m int64) bool { return m-r.first >= e.warmUp }
 
+// suspectP is the tail probability below which a minute is suspect: the
+// series starts counting attributions exactly and stops teaching its model
+// how erratic it is, for suspectFor minutes.
+const (
+	suspectP   = 1e-3
+	suspectFor = 30
+)
+
 // keepAttrs is how long a hot attribution state outlives its last
 // suspicious minute.
 const keepAttrs = 30
@@ -432,12 +486,20 @@ func (e *Engine) early(s *series, m int64, reg *region) {
 		thr := math.Max(float64(e.cfg.MinCount), math.Ceil(mu+2*math.Sqrt(v)))
 		s.thrMin, s.thr = int32(m), float32(thr)
 	}
+	if _, ok := e.dirtySet[s]; !ok {
+		e.dirtySet[s] = struct{}{}
+		e.dirty = append(e.dirty, s)
+	}
 	if c < float64(s.thr) {
 		return
 	}
 	s.attrs.heat(m, m+keepAttrs)
 	mu, v := s.kind.spike(e, reg.slot(m), m)
-	if p := models.UpperTail(c, mu, v); p < e.cfg.StartP {
+	p := models.UpperTail(c, mu, v)
+	if p < suspectP {
+		s.suspect = int32(m)
+	}
+	if p < e.cfg.StartP {
 		s.al = &alarm{dir: Spike, start: m, scale: 1, p: p, last: m - 1, end: m + 1}
 		s.al.startTotal = c
 		e.emitStart(s, m, c, 1, mu)
@@ -448,13 +510,22 @@ func (e *Engine) early(s *series, m int64, reg *region) {
 // spikeScales and dropScales are the window lengths (minutes) tested.
 var (
 	spikeScales = [...]int64{1, 10}
-	dropScales  = [...]int64{10, 30, 60}
+	dropScales  = [...]int64{10, 20, 40, 80}
+	// blockScales are the longer drop windows, in quarter-hour blocks
+	// (2, 3 and 4 hours), tested at block boundaries: a job that runs every
+	// half hour makes a few calls an hour, and only hours of silence make
+	// strong evidence.
+	blockScales = [...]int64{8, 12, 16}
 )
+
+// learnLag is how many minutes a closed minute waits before the model
+// learns it. An anomaly gets that long to be recognised before its first
+// minutes could teach the model that it is normal; once an Insight is
+// open, its minutes are learned only winsorised and never as dispersion.
+const learnLag = 30
 
 func (e *Engine) evaluate(s *series, m int64) {
 	reg := s.reg
-	slot := reg.slot(m)
-	gap := reg.isGap(m)
 	c := s.counts.get(m)
 	if s.al != nil {
 		e.track(s, m)
@@ -464,8 +535,17 @@ func (e *Engine) evaluate(s *series, m int64) {
 	if h := s.attrs.hot; h != nil && s.al == nil && m > h.calm {
 		s.attrs.hot = nil
 	}
-	if !gap || reg.gapRun > maxGap {
-		s.kind.learn(e, slot, m, c)
+	e.trace(s, m, c)
+	t := m - learnLag
+	if t < reg.first {
+		return // nothing was watched yet
+	}
+	if !reg.isGap(t) || reg.gapRun > maxGap {
+		// Minutes of an open (or just ended) Insight are suspect; merely
+		// unusual minutes are learned in full, or routine bursts would
+		// slowly be forgotten and become Insights.
+		suspect := (s.al != nil && t >= s.al.start) || t < int64(s.rearm)
+		s.kind.learn(e, reg.slot(t), t, s.counts.get(t), suspect)
 	}
 }
 
@@ -488,10 +568,11 @@ func (e *Engine) test(s *series, m int64) {
 			continue
 		}
 		p := models.UpperTail(obs, mu, v)
-		if p < 1e-3 {
+		if p < suspectP {
 			s.attrs.heat(from, m+keepAttrs)
+			s.suspect = int32(m)
 		}
-		if p < e.cfg.StartP {
+		if p < e.alpha(m-from+1) {
 			e.start(s, Spike, m-from+1, m)
 			return
 		}
@@ -516,15 +597,78 @@ func (e *Engine) test(s *series, m int64) {
 			continue
 		}
 		p := models.LowerTail(obs, mu, v)
-		if p < 1e-3 {
+		if p < suspectP {
 			s.attrs.heat(from, m+keepAttrs)
+			s.suspect = int32(m)
 		}
-		if p < e.cfg.StartP {
+		if p < e.alpha(w) {
 			e.start(s, Drop, w, m)
 			return
 		}
 	}
+	if (m+1)%blockMinutes != 0 {
+		return
+	}
+	b1 := m / blockMinutes
+	for _, nb := range blockScales {
+		b0 := b1 - nb + 1
+		from := b0 * blockMinutes
+		if from < int64(s.rearm) || s.reg.lastGap >= from || b0 <= int64(s.counts.qhead)-blocksKept {
+			return
+		}
+		mu, v := s.kind.dropBlocks(e, b0, b1)
+		if mu < 3 {
+			continue
+		}
+		obs := s.counts.blockSum(b0, b1)
+		if !models.MayBeLow(obs, mu, v) {
+			continue
+		}
+		p := models.LowerTail(obs, mu, v)
+		if p < suspectP {
+			s.attrs.heat(from, m+keepAttrs)
+		}
+		if p < e.alpha(nb*blockMinutes) {
+			e.startBlocks(s, b0, b1, m)
+			return
+		}
+	}
 }
+
+// startBlocks opens a drop Insight whose evidence is the blocks [b0, b1]:
+// it starts at the earliest block from which the rest is still significant.
+func (e *Engine) startBlocks(s *series, b0, b1, m int64) {
+	j0, p := b1, 1.0
+	for j := b0; j <= b1; j++ {
+		mu, v := s.kind.dropBlocks(e, j, b1)
+		q := models.LowerTail(s.counts.blockSum(j, b1), mu, v)
+		if q < e.alpha((b1-j+1)*blockMinutes) {
+			j0, p = j, q
+			break
+		}
+	}
+	start := j0 * blockMinutes
+	s.al = &alarm{dir: Drop, start: start, scale: int((b1 - j0 + 1) * blockMinutes), p: p, last: start - 1}
+	// Blocks older than the minute ring are folded whole.
+	inRing := s.counts.head() - ringSize + 1
+	for b := j0; (b+1)*blockMinutes <= inRing && b <= b1; b++ {
+		mu, _ := s.kind.dropBlocks(e, b, b)
+		e.foldSpan(s, (b+1)*blockMinutes-1, s.counts.block(b), mu)
+	}
+	for t := s.al.last + 1; t <= min(m, e.closed); t++ {
+		e.fold(s, t)
+	}
+	obs, exp := s.al.sum, s.al.exp
+	e.emitStart(s, start, obs, int(m-start+1), exp/float64(m-start+1))
+}
+
+// alpha is the Start threshold of a window of w minutes. A series is tested
+// every minute at every scale, but windows of w minutes overlap, so they
+// make only about 1440/w independent tests a day: scaling StartP by w
+// spends the same false-alarm budget per hour at every scale
+// (a Bonferroni split over time), instead of making long windows w times
+// stricter than short ones.
+func (e *Engine) alpha(w int64) float64 { return e.cfg.StartP * float64(w) }
 
 // start opens an Insight whose evidence is the window of w minutes ending
 // at m. The Insight starts at the earliest minute from which the rest of
@@ -546,13 +690,26 @@ func (e *Engine) start(s *series, dir Direction, w, m int64) {
 			mu, v := s.kind.dropWindow(e, j, m)
 			q = models.LowerTail(obs, mu, v)
 		}
-		if q < e.cfg.StartP {
+		if q < e.alpha(m-j+1) {
 			start, p = j, q
 			break
 		}
 	}
+	// Leading minutes that add no evidence are not part of the Insight.
+	for start < m {
+		c := s.counts.get(start)
+		if dir == Spike {
+			if mu, _ := s.kind.spikeWindow(e, start, start); c > mu {
+				break
+			}
+		} else if mu, _ := s.kind.dropWindow(e, start, start); c < mu {
+			break
+		}
+		start++
+	}
 	s.al = &alarm{dir: dir, start: start, scale: int(w), p: p, last: start - 1}
-	for t := start; t <= m; t++ {
+	// Minutes still open are folded in when they close.
+	for t := start; t <= min(m, e.closed); t++ {
 		e.fold(s, t)
 	}
 	obs := s.counts.sum(start, m)
@@ -568,19 +725,30 @@ func (e *Engine) start(s *series, dir Direction, w, m int64) {
 // the expectation, plus half a call) makes the CUSUM fall once activity is
 // back to normal, so its argmax is the change point, not the detection time.
 func (e *Engine) fold(s *series, t int64) {
+	if t <= s.al.last {
+		return
+	}
+	var mu float64
+	if s.al.dir == Spike {
+		mu, _ = s.kind.spikeWindow(e, t, t)
+	} else {
+		mu, _ = s.kind.dropWindow(e, t, t)
+	}
+	e.foldSpan(s, t, s.counts.get(t), mu)
+}
+
+// foldSpan folds the minutes up to t, with count c and expectation mu.
+func (e *Engine) foldSpan(s *series, t int64, c, mu float64) {
 	a := s.al
 	if t <= a.last {
 		return
 	}
 	a.last = t
-	c := s.counts.get(t)
 	a.sum += c
-	var inc, mu float64
+	var inc float64
 	if a.dir == Spike {
-		mu, _ = s.kind.spikeWindow(e, t, t)
 		inc = c - (1.5*mu + 0.5)
 	} else {
-		mu, _ = s.kind.dropWindow(e, t, t)
 		inc = 0.75*mu - c
 	}
 	a.exp += mu

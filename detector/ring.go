@@ -5,11 +5,53 @@ package detector
 // up to a power of two.
 const ringSize = 128
 
-// ring holds the per-minute counts of the most recent ringSize minutes.
-// Counts saturate at 65535 per minute.
+// blocksKept quarter-hour blocks give the longest drop windows (4 hours).
+const (
+	blockMinutes = 15
+	blocksKept   = 16
+)
+
+// ring holds the per-minute counts of the most recent ringSize minutes, and
+// quarter-hour sums of the most recent blocksKept blocks. Counts saturate
+// at 65535 per minute and per block.
 type ring struct {
 	c     [ringSize]uint16
 	head_ int32 // newest minute represented (minutes since the epoch fit int32 until year 6053); 0 = empty
+	q     [blocksKept]uint16
+	qhead int32 // newest block represented (minute/blockMinutes)
+}
+
+// addBlock adds n to the block of minute m.
+func (r *ring) addBlock(m int64, n int) {
+	b := m / blockMinutes
+	h := int64(r.qhead)
+	if b > h {
+		if h == 0 || b-h >= blocksKept {
+			r.q = [blocksKept]uint16{}
+		} else {
+			for t := h + 1; t <= b; t++ {
+				r.q[t%blocksKept] = 0
+			}
+		}
+		r.qhead = int32(b)
+		h = b
+	}
+	if b <= h-blocksKept {
+		return
+	}
+	v := int(r.q[b%blocksKept]) + n
+	if v > 0xffff {
+		v = 0xffff
+	}
+	r.q[b%blocksKept] = uint16(v)
+}
+
+// block returns the count of block b (0 when not held).
+func (r *ring) block(b int64) float64 {
+	if h := int64(r.qhead); b > h || b <= h-blocksKept {
+		return 0
+	}
+	return float64(r.q[b%blocksKept])
 }
 
 func (r *ring) head() int64 { return int64(r.head_) }
@@ -32,6 +74,7 @@ func (r *ring) advance(m int64) {
 
 // add adds n to minute m and reports whether m is still held.
 func (r *ring) add(m int64, n int) bool {
+	r.addBlock(m, n)
 	if m > r.head() {
 		r.advance(m)
 	}
@@ -96,4 +139,13 @@ func (d *days) get(day int32) float64 {
 		return 0
 	}
 	return float64(d.c[int(day)%daysKept])
+}
+
+// blockSum returns the total of blocks [b0, b1].
+func (r *ring) blockSum(b0, b1 int64) float64 {
+	s := 0.0
+	for b := b0; b <= b1; b++ {
+		s += r.block(b)
+	}
+	return s
 }

@@ -15,10 +15,11 @@ type region struct {
 	loc           *time.Location
 	first         int64 // first minute seen
 
-	total  ring
-	model  models.Seasonal
-	gaps   [ringSize / 64]uint64 // bit per closed minute: treated as a gap
-	gapRun int                   // consecutive gap minutes so far
+	total   ring
+	model   models.Seasonal
+	gaps    [ringSize / 64]uint64 // bit per closed minute: treated as a gap
+	gapRun  int                   // consecutive gap minutes so far
+	lastGap int64                 // newest gap minute
 
 	slotAt   [ringSize]int64 // minute each cached slot belongs to
 	slotMemo [ringSize]models.Slot
@@ -40,19 +41,25 @@ func (r *region) close(cfg *Config, m int64) {
 	c := r.total.get(m)
 	s := r.slot(m)
 	mu := r.model.Expect(&cfg.Seasonal, s)
-	gap := r.model.Minutes() > 1440 && mu >= 4 && c < 0.25*mu
+	gap := r.model.Minutes() > 1440 && mu >= 4 && c < gapShare*mu
 	i, bit := (m&(ringSize-1))/64, uint64(1)<<(m&63)
 	if gap {
 		r.gaps[i] |= bit
 		r.gapRun++
+		r.lastGap = m
 	} else {
 		r.gaps[i] &^= bit
 		r.gapRun = 0
 	}
 	if !gap || r.gapRun > maxGap {
-		r.model.Update(&cfg.Seasonal, s, c)
+		r.model.Update(&cfg.Seasonal, s, c, false)
 	}
 }
+
+// gapShare is the share of its expected events below which an
+// account-Region minute counts as a delivery gap: late files leave a minute
+// nearly empty, while one API's real drop leaves the other APIs' events.
+const gapShare = 0.1
 
 func (r *region) isGap(m int64) bool {
 	return r.gaps[(m&(ringSize-1))/64]&(uint64(1)<<(m&63)) != 0 && r.gapRun <= maxGap
@@ -98,11 +105,14 @@ type seriesKind interface {
 	// the sum over minutes [from, to].
 	spikeWindow(e *Engine, from, to int64) (mean, variance float64)
 	dropWindow(e *Engine, from, to int64) (mean, variance float64)
+	// dropBlocks is dropWindow over quarter-hour blocks [b0, b1].
+	dropBlocks(e *Engine, b0, b1 int64) (mean, variance float64)
 	// dropsAllowed reports whether the series' rhythm is known well enough
 	// to call a drop at minute m.
 	dropsAllowed(e *Engine, m int64) bool
-	// learn updates the model with the closed minute's count.
-	learn(e *Engine, s models.Slot, m int64, count float64)
+	// learn updates the model with the closed minute's count; suspect
+	// minutes do not teach the model how erratic the series is.
+	learn(e *Engine, s models.Slot, m int64, count float64, suspect bool)
 }
 
 // callCounter counts calls per minute; for a call-rate series these are
@@ -114,17 +124,18 @@ type callCounter struct {
 
 // series is the state shared by both kinds.
 type series struct {
-	key     Key
-	reg     *region
-	kind    seriesKind
-	counts  *ring // the series' own counts
-	days    days
-	attrs   attrs
-	al      *alarm // nil while no Insight is open
-	rearm   int32 // no new Start before this minute
+	key    Key
+	reg    *region
+	kind   seriesKind
+	counts *ring // the series' own counts
+	days   days
+	attrs  attrs
+	al     *alarm // nil while no Insight is open
+	rearm  int32  // no new Start before this minute
 
-	thrMin int32   // open minute the early threshold belongs to
-	thr    float32 // count at which an open minute is checked exactly
+	suspect int32   // last minute whose evidence came close to a Start
+	thrMin  int32   // open minute the early threshold belongs to
+	thr     float32 // count at which an open minute is checked exactly
 }
 
 // baseline returns the §2.6 statistics for an Insight starting at minute
@@ -161,7 +172,7 @@ type callSeries struct {
 
 func (c *callSeries) spike(e *Engine, s models.Slot, m int64) (float64, float64) {
 	mu := c.model.ExpectHour(s)
-	return mu, c.model.SpikeVariance(&e.cfg.Seasonal, mu)
+	return mu, c.model.SpikeVariance(&e.cfg.Seasonal, mu, 1)
 }
 
 func (c *callSeries) spikeWindow(e *Engine, from, to int64) (float64, float64) {
@@ -169,7 +180,7 @@ func (c *callSeries) spikeWindow(e *Engine, from, to int64) (float64, float64) {
 	for m := from; m <= to; m++ {
 		mu += c.model.ExpectHour(c.reg.slot(m))
 	}
-	return mu, c.model.SpikeVariance(&e.cfg.Seasonal, mu)
+	return mu, c.model.SpikeVariance(&e.cfg.Seasonal, mu, int(to-from+1))
 }
 
 func (c *callSeries) dropWindow(e *Engine, from, to int64) (float64, float64) {
@@ -177,7 +188,17 @@ func (c *callSeries) dropWindow(e *Engine, from, to int64) (float64, float64) {
 	for m := from; m <= to; m++ {
 		mu += c.model.Expect(&e.cfg.Seasonal, c.reg.slot(m))
 	}
-	return mu, c.model.DropVariance(&e.cfg.Seasonal, mu)
+	return mu, c.model.DropVariance(&e.cfg.Seasonal, mu, int(to-from+1))
+}
+
+func (c *callSeries) dropBlocks(e *Engine, b0, b1 int64) (float64, float64) {
+	mu := 0.0
+	for b := b0; b <= b1; b++ {
+		m := b * blockMinutes
+		sl := c.reg.slot(m)
+		mu += c.model.ExpectSpan(&e.cfg.Seasonal, sl, blockMinutes)
+	}
+	return mu, c.model.DropVariance(&e.cfg.Seasonal, mu, int(b1-b0+1)*blockMinutes)
 }
 
 // minDropHistory is how much history (minutes) a series needs, in total and
@@ -191,8 +212,8 @@ func (c *callSeries) dropsAllowed(_ *Engine, m int64) bool {
 	return c.model.Minutes() >= minDropHistory && c.model.SlotMinutes(c.reg.slot(m).Hour) >= minDropSlotMinutes
 }
 
-func (c *callSeries) learn(e *Engine, s models.Slot, _ int64, count float64) {
-	c.model.Update(&e.cfg.Seasonal, s, count)
+func (c *callSeries) learn(e *Engine, s models.Slot, _ int64, count float64, suspect bool) {
+	c.model.Update(&e.cfg.Seasonal, s, count, suspect)
 }
 
 // apiSeries counts the calls of a read-only API, the denominator of its
@@ -219,11 +240,13 @@ func (c *errSeries) spikeWindow(e *Engine, from, to int64) (float64, float64) {
 
 func (c *errSeries) dropWindow(*Engine, int64, int64) (float64, float64) { return 0, 0 }
 
+func (c *errSeries) dropBlocks(*Engine, int64, int64) (float64, float64) { return 0, 0 }
+
 // dropsAllowed is false: fewer errors than usual is good news.
 func (c *errSeries) dropsAllowed(*Engine, int64) bool { return false }
 
-func (c *errSeries) learn(e *Engine, _ models.Slot, m int64, count float64) {
+func (c *errSeries) learn(e *Engine, _ models.Slot, m int64, count float64, suspect bool) {
 	calls := c.api.counts.get(m)
 	mu, v := c.model.Expect(&e.cfg.Rate, calls)
-	c.model.Update(&e.cfg.Rate, count, calls, mu, v)
+	c.model.Update(&e.cfg.Rate, count, calls, mu, v, suspect)
 }

@@ -100,8 +100,8 @@ func (d *NABModel) push(t time.Time, v float64, score bool) float64 {
 				muH += d.m.ExpectHour(d.slots[j])
 				muM += d.m.Expect(&d.cfg, d.slots[j])
 			}
-			p = math.Min(p, models.UpperTail(math.Round(obs), muH, d.m.SpikeVariance(&d.cfg, muH)))
-			p = math.Min(p, models.LowerTail(math.Round(obs), muM, d.m.DropVariance(&d.cfg, muM)))
+			p = math.Min(p, models.UpperTail(math.Round(obs), muH, d.m.SpikeVariance(&d.cfg, muH, w)))
+			p = math.Min(p, models.LowerTail(math.Round(obs), muM, d.m.DropVariance(&d.cfg, muM, w)))
 		}
 		if p > 0 {
 			out = math.Min(1, -math.Log10(p)/10)
@@ -109,7 +109,7 @@ func (d *NABModel) push(t time.Time, v float64, score bool) float64 {
 			out = 1
 		}
 	}
-	d.m.Update(&d.cfg, s, x)
+	d.m.Update(&d.cfg, s, x, out > 0.3)
 	return out
 }
 

@@ -11,7 +11,8 @@ type RateConfig struct {
 	// of PriorCalls calls.
 	PriorErrors, PriorCalls float64
 	// DispersionPrior is the variance-to-mean ratio of error counts assumed
-	// before data.
+	// before data: 1 (Poisson), the honest default; overdispersion must be
+	// learned.
 	DispersionPrior float64
 	// Clip is the winsorising band in standard deviations (see
 	// SeasonalConfig.Clip).
@@ -26,7 +27,7 @@ func DefaultRateConfig() RateConfig {
 		Minutes:         7 * 1440,
 		PriorErrors:     0.5,
 		PriorCalls:      50,
-		DispersionPrior: 2,
+		DispersionPrior: 1,
 		Clip:            4,
 		MinRelError:     0.1,
 	}
@@ -66,8 +67,9 @@ func (r *Rate) Variance(c *RateConfig, mean float64) float64 {
 }
 
 // Update learns from a minute with the given errors and calls; mean and
-// variance are what Expect returned for it.
-func (r *Rate) Update(c *RateConfig, errors, calls, mean, variance float64) {
+// variance are what Expect returned for it. A suspect minute (see
+// Seasonal.Update) moves the rate, winsorised, but not the dispersion.
+func (r *Rate) Update(c *RateConfig, errors, calls, mean, variance float64, suspect bool) {
 	if r.n > 0 {
 		errors = Clamp(c.Clip, errors, mean, variance)
 	}
@@ -76,6 +78,9 @@ func (r *Rate) Update(c *RateConfig, errors, calls, mean, variance float64) {
 	a := math.Max(1/float64(r.n), 1/c.Minutes)
 	r.errs += float32(a * (errors - float64(r.errs)))
 	r.calls += float32(a * (calls - float64(r.calls)))
+	if suspect {
+		return
+	}
 	d := errors - mean
 	r.res2 += float32(a * (d*d - float64(r.res2)))
 	r.resMu += float32(a * (mean - float64(r.resMu)))

@@ -84,8 +84,8 @@ func DefaultSeasonalConfig() SeasonalConfig {
 // missed runs are strong evidence. Both variances add rho^2*mean^2, the
 // learned relative error of the model over whole hours.
 type Seasonal struct {
-	prof [48]float32 // expected calls per minute in each hour slot
-	hours [48]uint8 // hours learned per slot, saturating at 255 (warm start)
+	prof  [48]float32 // expected calls per minute in each hour slot
+	hours [48]uint8   // hours learned per slot, saturating at 255 (warm start)
 
 	// moh holds decayed calls per minute of the hour, times mohScale. It is
 	// allocated once the series has made mohMinCalls calls: below that the
@@ -105,11 +105,15 @@ type Seasonal struct {
 
 	resH, resM, resMu float32 // EWMAs of squared residuals (hour, minute) and of the mean
 	nM                uint32  // minutes behind resM (restarts when moh appears)
-	rel2              float32 // relative model error squared (rho^2), from hours
 
-	hourObs, hourExp float32
-	all              float32 // overall mean, for slots not seen yet
-	n                uint32  // minutes observed
+	// Dispersion of 10-minute and 60-minute sums: calls are correlated
+	// across minutes (a deploy lasts several minutes, a job's calls vary
+	// from run to run), so the variance of a window's sum is not the sum
+	// of the minutes' variances. Each block scale keeps its own.
+	b10, b60 block
+
+	all float32 // overall mean, for slots not seen yet
+	n   uint32  // minutes observed
 }
 
 // mohMinCalls is how many calls a series makes before it tracks its
@@ -165,26 +169,85 @@ func (m *Seasonal) Expect(c *SeasonalConfig, s Slot) float64 {
 	return m.lvl() * m.profile(s.Hour) * m.share(c, s.Minute)
 }
 
-// SpikeVariance returns the variance of a count (a minute or a window sum)
-// whose hour-average expectation is mean.
-func (m *Seasonal) SpikeVariance(c *SeasonalConfig, mean float64) float64 {
-	return math.Max(1, m.phi(c, m.resH))*mean + m.RelError2(c)*mean*mean
+// block accumulates the sums of one block scale and the dispersion of
+// those sums around the spike (hour-average) and drop (minute-of-hour)
+// expectations.
+type block struct {
+	obs, expH, expM float32 // sums of the block in progress
+	resH, resM, mu  float32 // EWMAs over blocks
+	n               uint32  // blocks learned
 }
 
-// DropVariance returns the variance of a count (a minute or a window sum)
-// whose minute-of-hour expectation is mean. It may be below the mean.
-func (m *Seasonal) DropVariance(c *SeasonalConfig, mean float64) float64 {
-	return math.Max(0.1, m.phi(c, m.resM))*mean + m.RelError2(c)*mean*mean
+func (b *block) add(v, muH, muM float64) {
+	b.obs += float32(v)
+	b.expH += float32(muH)
+	b.expM += float32(muM)
 }
+
+// close ends a block of the given length (minutes) and learns from it.
+func (b *block) close(c *SeasonalConfig, minutes float64, learn bool) {
+	if learn {
+		b.n++
+		a := math.Max(1/float64(b.n), minutes/c.DispersionMinutes)
+		dH, dM := float64(b.obs-b.expH), float64(b.obs-b.expM)
+		b.resH += float32(a * (dH*dH - float64(b.resH)))
+		b.resM += float32(a * (dM*dM - float64(b.resM)))
+		b.mu += float32(a * (float64(b.expH) - float64(b.mu)))
+	}
+	b.obs, b.expH, b.expM = 0, 0, 0
+}
+
+func (b *block) phi(c *SeasonalConfig, res float32, minutes float64) float64 {
+	k := c.DispersionPriorCalls / c.DispersionMinutes * minutes
+	return (float64(res) + c.DispersionPrior*k) / (float64(b.mu) + k)
+}
+
+// ExpectSpan returns the expected count of n consecutive minutes starting at
+// slot s, all in s's hour (a quarter hour, say).
+func (m *Seasonal) ExpectSpan(c *SeasonalConfig, s Slot, n int) float64 {
+	sum := 0.0
+	for k := 0; k < n && int(s.Minute)+k < 60; k++ {
+		sum += m.share(c, s.Minute+uint8(k))
+	}
+	return m.lvl() * m.profile(s.Hour) * sum
+}
+
+// SpikeVariance returns the variance of the sum over a window of the given
+// minutes whose hour-average expectation is mean. The dispersion is the
+// one learned at the largest block scale the window spans, and never below
+// Poisson.
+func (m *Seasonal) SpikeVariance(c *SeasonalConfig, mean float64, minutes int) float64 {
+	phi := m.phi(c, m.resH)
+	switch {
+	case minutes >= 60:
+		phi = math.Max(phi, m.b60.phi(c, m.b60.resH, 60))
+	case minutes >= 10:
+		phi = math.Max(phi, m.b10.phi(c, m.b10.resH, 10))
+	}
+	return math.Max(1, phi)*mean + c.MinRelError*c.MinRelError*mean*mean
+}
+
+// DropVariance returns the variance of the sum over a window of the given
+// minutes whose minute-of-hour expectation is mean. It may be below the
+// mean: a job that runs like clockwork is more regular than Poisson.
+func (m *Seasonal) DropVariance(c *SeasonalConfig, mean float64, minutes int) float64 {
+	phi := m.phi(c, m.resM)
+	switch {
+	case minutes >= 60:
+		phi = m.b60.phi(c, m.b60.resM, 60)
+	case minutes >= 10:
+		phi = math.Max(phi, m.b10.phi(c, m.b10.resM, 10))
+	}
+	return math.Max(minDropDispersion, phi)*mean + c.MinRelError*c.MinRelError*mean*mean
+}
+
+// minDropDispersion is the most regular a series is believed to be: a job
+// that misses about one run in fifty (phi = miss rate for one-call runs).
+const minDropDispersion = 0.02
 
 func (m *Seasonal) phi(c *SeasonalConfig, res float32) float64 {
 	k := c.DispersionPriorCalls / c.DispersionMinutes
 	return (float64(res) + c.DispersionPrior*k) / (float64(m.resMu) + k)
-}
-
-// RelError2 returns rho^2, the squared relative error of the model.
-func (m *Seasonal) RelError2(c *SeasonalConfig) float64 {
-	return math.Max(c.MinRelError*c.MinRelError, float64(m.rel2))
 }
 
 // Clamp winsorises an observation to [mean - clip*sd, mean + clip*sd + 1]
@@ -196,8 +259,12 @@ func Clamp(clip, v, mean, variance float64) float64 {
 
 // Update learns from the count v observed in a minute of slot s.
 // Observations outside the Clip band are winsorised, so an anomaly moves the
-// model only as fast as a lasting change should.
-func (m *Seasonal) Update(c *SeasonalConfig, s Slot, v float64) {
+// model only as fast as a lasting change should. suspect says the caller
+// found the minute unusual (an Insight is open, or the evidence is close):
+// such a minute still moves the expectation, winsorised, so that a lasting
+// change is learned, but not the dispersion, which would otherwise learn
+// from the anomaly that the series is erratic and hide it.
+func (m *Seasonal) Update(c *SeasonalConfig, s Slot, v float64, suspect bool) {
 	muH := m.ExpectHour(s)
 	muM := m.Expect(c, s)
 	cv := math.Max(0, v)
@@ -207,8 +274,8 @@ func (m *Seasonal) Update(c *SeasonalConfig, s Slot, v float64) {
 			slow = 1
 		}
 		bH, bM := muH/m.lvl()*slow, muM/m.lvl()*slow
-		hi := math.Max(bH, bM) + c.Clip*math.Sqrt(math.Max(m.SpikeVariance(c, bH), m.DropVariance(c, bM))) + 1
-		lo := bM - c.Clip*math.Sqrt(m.DropVariance(c, bM))
+		hi := math.Max(bH, bM) + c.Clip*math.Sqrt(math.Max(m.SpikeVariance(c, bH, 1), m.DropVariance(c, bM, 1))) + 1
+		lo := bM - c.Clip*math.Sqrt(m.DropVariance(c, bM, 1))
 		cv = math.Max(lo, math.Min(hi, cv))
 	}
 	m.n++
@@ -277,6 +344,18 @@ func (m *Seasonal) Update(c *SeasonalConfig, s Slot, v float64) {
 	}
 	m.slow += float32(math.Max(1/float64(m.n), 1/1440.0) * float64(m.level-m.slow))
 
+	// Block sums, closed on the minute grid (10 and 60 minutes).
+	m.b10.add(cv, muH, muM)
+	m.b60.add(cv, muH, muM)
+	if (s.Minute+1)%10 == 0 {
+		m.b10.close(c, 10, !suspect)
+	}
+	if s.Minute == 59 {
+		m.b60.close(c, 60, !suspect)
+	}
+	if suspect {
+		return
+	}
 	// Dispersion of single minutes around both expectations.
 	ad := math.Max(1/float64(m.n), 1/c.DispersionMinutes)
 	dH, dM := cv-muH, cv-muM
@@ -285,21 +364,6 @@ func (m *Seasonal) Update(c *SeasonalConfig, s Slot, v float64) {
 	adM := math.Max(1/float64(m.nM), 1/c.DispersionMinutes)
 	m.resM += float32(adM * (dM*dM - float64(m.resM)))
 	m.resMu += float32(ad * (muH - float64(m.resMu)))
-
-	// Relative error of whole hours, beyond what dispersion explains.
-	m.hourObs += float32(cv)
-	m.hourExp += float32(muM)
-	if s.Minute == 59 {
-		if e := float64(m.hourExp); e >= 10 && m.n > 120 {
-			d := float64(m.hourObs) - e
-			r := (d*d - math.Max(0.1, m.phi(c, m.resM))*e) / (e * e)
-			// Samples may be negative (an hour closer to its expectation
-			// than dispersion predicts); clipping them at 0 would bias rho up.
-			r = math.Max(-1, math.Min(r, 1))
-			m.rel2 += float32((1.0 / (7 * 24)) * (r - float64(m.rel2)))
-		}
-		m.hourObs, m.hourExp = 0, 0
-	}
 }
 
 // SeedZeros makes a new model behave as if it had watched the series stay
@@ -320,5 +384,6 @@ func (m *Seasonal) SeedZeros(minutes int) {
 		m.hours[h] = uint8(math.Min(n, math.MaxUint8))
 	}
 	m.nM = uint32(minutes)
+	m.b10.n, m.b60.n = uint32(minutes/10), uint32(minutes/60)
 	m.level = 1
 }

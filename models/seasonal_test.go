@@ -19,7 +19,7 @@ func feedWith(m *Seasonal, c *SeasonalConfig, days int, count func(h, mi int, we
 		for h := 0; h < 24; h++ {
 			for mi := 0; mi < 60; mi++ {
 				s := SlotOf(h, mi, wd)
-				m.Update(c, s, count(h, mi, s.Weekend()))
+				m.Update(c, s, count(h, mi, s.Weekend()), false)
 			}
 		}
 	}
@@ -70,10 +70,10 @@ func TestSeasonalLearnsDailyAndWeeklyRhythm(t *testing.T) {
 	// A Poisson series has dispersion close to 1 and a count of 40 in a
 	// busy minute is far in the tail.
 	mu := m.ExpectHour(SlotOf(10, 5, 2))
-	if p := UpperTail(40, mu, m.SpikeVariance(&c, mu)); p > 1e-7 {
+	if p := UpperTail(40, mu, m.SpikeVariance(&c, mu, 1)); p > 1e-7 {
 		t.Errorf("UpperTail(40 | busy hour) = %g, want < 1e-7", p)
 	}
-	if p := UpperTail(16, mu, m.SpikeVariance(&c, mu)); p < 1e-3 {
+	if p := UpperTail(16, mu, m.SpikeVariance(&c, mu, 1)); p < 1e-3 {
 		t.Errorf("UpperTail(16 | busy hour) = %g, want a normal fluctuation", p)
 	}
 }
@@ -100,13 +100,13 @@ func TestSeasonalCronRunsAreRegularAndMissesAreVisible(t *testing.T) {
 	for mi := 0; mi < 60; mi++ {
 		e += m.Expect(&c, SlotOf(4, mi, 3))
 	}
-	if p := LowerTail(0, e, m.DropVariance(&c, e)); p > 1e-7 {
+	if p := LowerTail(0, e, m.DropVariance(&c, e, 60)); p > 1e-7 {
 		t.Errorf("LowerTail(0 | hour of runs, E=%.1f) = %g, want < 1e-7", e, p)
 	}
 	// A run at its usual size, judged against the hour's average rate, is
 	// no spike.
 	mu := m.ExpectHour(run)
-	if p := UpperTail(4, mu, m.SpikeVariance(&c, mu)); p < 1e-4 {
+	if p := UpperTail(4, mu, m.SpikeVariance(&c, mu, 1)); p < 1e-4 {
 		t.Errorf("UpperTail(4 | run vs hour average) = %g, want unsurprising", p)
 	}
 }
@@ -129,7 +129,7 @@ func TestSeasonalIsRobustToAShortSpike(t *testing.T) {
 	feed(&m, &c, rng, 14, func(int, int, bool) float64 { return 5 })
 	before := m.ExpectHour(SlotOf(12, 0, 1))
 	for mi := 0; mi < 30; mi++ {
-		m.Update(&c, SlotOf(12, mi, 1), 500)
+		m.Update(&c, SlotOf(12, mi, 1), 500, true)
 	}
 	after := m.ExpectHour(SlotOf(12, 0, 1))
 	if after > 1.5*before {
@@ -142,7 +142,7 @@ func TestSeedZerosKeepsFirstBurstOutOfBaseline(t *testing.T) {
 	var m Seasonal
 	m.SeedZeros(7 * 1440)
 	for mi := 0; mi < 10; mi++ {
-		m.Update(&c, SlotOf(3, mi, 2), 40)
+		m.Update(&c, SlotOf(3, mi, 2), 40, true)
 	}
 	if got := m.ExpectHour(SlotOf(3, 11, 2)); got > 0.5 {
 		t.Errorf("ExpectHour after a first burst = %.3f, want near 0", got)

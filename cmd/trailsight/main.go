@@ -24,6 +24,7 @@ func commands() []command {
 		{"replay", "[flags] PATH...", "Replay trail log files (trees, files, or - for JSON Lines on stdin) and write Insights files.", runReplay},
 		{"gen", "[flags]", "Generate a deterministic labelled synthetic trail.", runGen},
 		{"eval", "[flags] | eval nab [flags]", "Replay a labelled dataset and score the Insights; or run and score a NAB-format corpus.", runEval},
+		{"series", "[flags] DATASET", "Replay a trail and print one series minute by minute beside what the detector expected.", runSeries},
 		{"demo", "[flags]", "Generate a small labelled trail, replay it and show the Insights beside the planted anomalies.", runDemo},
 	}
 }

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"time"
+
+	"github.com/trailsight/trailsight/consumers"
+	"github.com/trailsight/trailsight/datasets"
+	"github.com/trailsight/trailsight/detector"
+)
+
+// runSeries replays a trail and prints one series minute by minute with
+// what the detector expected: a text view of what `plot` will draw.
+func runSeries(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("series", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg detector.Config
+	cfg.RegisterFlags(fs)
+	var k detector.Key
+	fs.StringVar(&k.Account, "account", "", "Account ID.")
+	fs.StringVar(&k.Region, "region", "", "Region.")
+	fs.StringVar(&k.EventSource, "source", "", "eventSource.")
+	fs.StringVar(&k.EventName, "name", "", "eventName.")
+	fs.StringVar(&k.ErrorCode, "error-code", "", "Error code (error-rate series).")
+	from := fs.String("from", "", "First minute to print (RFC 3339).")
+	to := fs.String("to", "", "Last minute to print (RFC 3339).")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || k.Account == "" || k.EventName == "" {
+		return errors.New("series: usage: trailsight series -account A -region R -source S -name N [-error-code C] -from T -to T DATASET")
+	}
+	k.Type = detector.APICallRate
+	if k.ErrorCode != "" {
+		k.Type = detector.APIErrorRate
+	}
+	t0, err := time.Parse(time.RFC3339, *from)
+	if err != nil {
+		return err
+	}
+	t1, err := time.Parse(time.RFC3339, *to)
+	if err != nil {
+		return err
+	}
+	if m, err := datasets.LoadManifest(fs.Arg(0)); err == nil {
+		cfg.TimeZones = map[string]string{}
+		for _, a := range m.Accounts {
+			cfg.TimeZones[a.ID] = a.TimeZone
+		}
+	}
+	sink := &collector{}
+	eng, err := detector.New(cfg, sink, nil)
+	if err != nil {
+		return err
+	}
+	eng.Trace(k, func(p detector.Point) {
+		if p.Minute.Before(t0) || p.Minute.After(t1) {
+			return
+		}
+		flag := ""
+		if p.Open {
+			flag = "OPEN"
+		}
+		if p.Gap {
+			flag += " gap"
+		}
+		fmt.Fprintf(stdout, "%s count=%5.0f hour=%7.2f±%6.2f minute=%7.2f±%6.2f calls=%5.0f spike p=%.1e,%.1e drop p(10,20,80)=%.1e,%.1e,%.1e %s\n", p.Minute.Format("01-02 15:04"),
+			p.Count, p.Expected, p.Band, p.ExpectedMinute, p.BandMinute, p.Calls, p.SpikeP[0], p.SpikeP[1], p.DropP[0], p.DropP[1], p.DropP[3], flag)
+	})
+	files, err := consumers.ListFiles(fs.Args())
+	if err != nil {
+		return err
+	}
+	if _, err := consumers.Replay(ctx, files, eng, consumers.ReplayOptions{Workers: runtime.GOMAXPROCS(0)}); err != nil {
+		return err
+	}
+	for _, in := range sink.all {
+		if in.Key == k {
+			fmt.Fprintf(stdout, "%s %s start=%s dur=%d scale=%d p=%.2g emitted=%s\n", in.State, in.Direction, in.Start.Format("01-02 15:04"), in.Duration, in.Scale, in.PValue, in.Emitted.Format("15:04"))
+		}
+	}
+	return nil
+}
