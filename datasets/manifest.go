@@ -35,12 +35,12 @@ type AccountInfo struct {
 
 // Counts are generation statistics.
 type Counts struct {
-	// Records is the number of records written, duplicates included;
-	// UniqueRecords counts distinct eventIDs.
-	Records       int64 `json:"records"`
-	UniqueRecords int64 `json:"unique_records"`
+	// Events is the number of records written, duplicates included;
+	// UniqueEvents counts distinct eventIDs.
+	Events       int64 `json:"events"`
+	UniqueEvents int64 `json:"unique_events"`
 	// ManagementWrites, ManagementReads and DataEvents split the unique
-	// records; Errors counts unique records with an errorCode.
+	// events; Errors counts unique events with an errorCode.
 	ManagementWrites int64 `json:"management_writes"`
 	ManagementReads  int64 `json:"management_reads"`
 	DataEvents       int64 `json:"data_events"`
@@ -51,7 +51,8 @@ type Counts struct {
 	Bytes     int64 `json:"bytes"`
 	JSONBytes int64 `json:"json_bytes"`
 	// Kinds holds, per label kind, the incidents planted, the labels they
-	// produced and the records they added, removed or turned into errors.
+	// produced and the events they added, removed, turned into errors,
+	// delayed or duplicated.
 	Kinds map[string]KindCount `json:"kinds"`
 	// Skipped lists incidents that found no room or no suitable target.
 	Skipped []string `json:"skipped,omitempty"`
@@ -61,7 +62,7 @@ type Counts struct {
 type KindCount struct {
 	Incidents int `json:"incidents"`
 	Labels    int `json:"labels"`
-	Records   int `json:"records"`
+	Events    int `json:"events"`
 }
 
 // Label is one expected outcome. For anomalies (Trap false) an Insight of

@@ -406,13 +406,16 @@ func (s *stream) genAutoscaling(c *cast) {
 		s.emit(r, t+int64(between(r, 30, 200)), complete, c.lifecycle, p)
 		s.emit(r, t+int64(between(r, 210, 320)), term, c.asg, p)
 	}
+	// The daytime capacity is about half the base fleet again, varying a
+	// little from day to day; weekends mostly stay small.
+	daytime := max(1, 0.5*s.fleetBase)
 	for d := -1; d <= s.localDays(); d++ {
 		wd := s.localWeekday(d)
-		n := 1 + poisson(r, 6*s.scale)
+		n := int(math.Round(daytime * logNormal(r, 0, 0.15)))
 		if wd == time.Saturday || wd == time.Sunday {
 			n = 0
 			if r.Float64() < 0.3 {
-				n = 1 + poisson(r, 1.5*s.scale)
+				n = int(math.Round(0.3 * daytime))
 			}
 		}
 		out := s.localAt(d, 7*60+30+between(r, -10, 10), r.IntN(60))
@@ -426,7 +429,7 @@ func (s *stream) genAutoscaling(c *cast) {
 			inService(t, u)
 		}
 		// Target tracking during the working day.
-		for range poisson(r, 2*math.Sqrt(s.scale)) {
+		for range poisson(r, math.Sqrt(s.scale)) {
 			t := s.localAt(d, between(r, 9*60, 17*60), r.IntN(60))
 			u := t + int64(between(r, 3600, 3*3600))
 			k := between(r, 1, 2)

@@ -175,6 +175,21 @@ func (e *Engine) now() int64 {
 	return e.maxMinute
 }
 
+// keyID interns the strings of a key.
+func (e *Engine) keyID(k apiKey, code string, typ InsightType) keyID {
+	id := keyID{account: e.vals.id(k.account), region: e.vals.id(k.region), source: e.vals.id(k.source), name: e.vals.id(k.name), typ: typ}
+	if code != "" {
+		id.code = e.vals.id(code)
+	}
+	return id
+}
+
+// key returns the Key of an interned key.
+func (e *Engine) key(id keyID) Key {
+	v := e.vals.strs
+	return Key{Account: v[id.account], Region: v[id.region], EventSource: v[id.source], EventName: v[id.name], Type: id.typ, ErrorCode: v[id.code]}
+}
+
 func sqrt(v float64) float64 { return math.Sqrt(v) }
 
 func minuteTime(m int64) time.Time { return time.Unix(m*60, 0).UTC() }
@@ -254,21 +269,24 @@ func (e *Engine) observe(ev *cloudtrail.Event) Result {
 	// The calls of an API, the denominator of its error rates: the
 	// call-rate series itself for write APIs (readOnly is a property of
 	// the API), a count-only series for read APIs.
-	var calls *callCounter
+	var calls *ring
 	var cs *callSeries
+	var total float64
 	if ev.IsWrite() {
 		cs = e.callSeries(k, reg, m)
-		calls = &cs.callCounter
+		calls = &cs.counts
+		total = float64(cs.model.Calls())
 	} else {
 		api := e.apis[k]
 		if api == nil {
 			api = &apiSeries{}
 			e.apis[k] = api
 		}
-		calls = &api.callCounter
+		calls = &api.counts
+		api.total++
+		total = api.total
 	}
-	calls.counts.add(m, 1)
-	calls.total++
+	calls.add(m, 1)
 
 	arn, ua := ev.UserIdentityARN, ev.UserAgent
 	if arn == "" {
@@ -279,9 +297,8 @@ func (e *Engine) observe(ev *cloudtrail.Event) Result {
 	}
 	res := NotWrite
 	if ev.ErrorCode != "" {
-		s := e.errSeries(k, ev.ErrorCode, reg, calls, m)
+		s := e.errSeries(k, ev.ErrorCode, reg, calls, total, m)
 		s.counts.add(m, 1)
-		s.days.add(int32(m/1440), 1)
 		vals := [3]uint32{e.vals.id(arn), e.vals.id(ua), 0}
 		s.attrs.observe(m, &vals, 1)
 		res = CountedError
@@ -290,7 +307,6 @@ func (e *Engine) observe(ev *cloudtrail.Event) Result {
 		}
 	}
 	if cs != nil {
-		cs.days.add(int32(m/1440), 1)
 		code := ev.ErrorCode
 		if code == "" {
 			code = "null"
@@ -309,11 +325,10 @@ func (e *Engine) observe(ev *cloudtrail.Event) Result {
 }
 
 func (e *Engine) callSeries(k apiKey, reg *region, m int64) *callSeries {
-	s := e.calls.get(k)
+	s := e.calls.get(k, e.vals.strs)
 	if s == nil {
-		s = &callSeries{series: series{key: Key{Account: k.account, Region: k.region, EventSource: k.source, EventName: k.name, Type: APICallRate}, reg: reg}}
+		s = &callSeries{series: series{id: e.keyID(k, "", APICallRate), reg: reg}}
 		s.series.kind = s
-		s.series.counts = &s.callCounter.counts
 		// An API first seen after its account and Region have been
 		// watched has had a baseline of zero all along.
 		if e.closed != 0 && e.closed > reg.first {
@@ -325,16 +340,15 @@ func (e *Engine) callSeries(k apiKey, reg *region, m int64) *callSeries {
 	return s
 }
 
-func (e *Engine) errSeries(k apiKey, code string, reg *region, api *callCounter, m int64) *errSeries {
+func (e *Engine) errSeries(k apiKey, code string, reg *region, api *ring, calls float64, m int64) *errSeries {
 	ek := errKey{k, code}
 	s := e.errs[ek]
 	if s == nil {
-		s = &errSeries{series: series{key: Key{Account: k.account, Region: k.region, EventSource: k.source, EventName: k.name, Type: APIErrorRate, ErrorCode: code}, reg: reg}, api: api}
+		s = &errSeries{series: series{id: e.keyID(k, code, APIErrorRate), reg: reg}, api: api}
 		s.series.kind = s
-		s.series.counts = &s.own
 		// The API's calls so far carried no error of this code.
 		if e.closed != 0 && e.closed > reg.first {
-			s.model.SeedCalls(float64(api.total), int(e.closed-reg.first))
+			s.model.SeedCalls(calls, int(e.closed-reg.first))
 		}
 		e.errs[ek] = s
 		e.errList = append(e.errList, s)
@@ -394,7 +408,6 @@ func (e *Engine) earlyWindows() {
 			p := models.UpperTail(obs, mu, v)
 			if p < suspectP {
 				s.attrs.heat(from, m+keepAttrs)
-				s.suspect = int32(min(m, e.closed))
 			}
 			if p < e.alpha(m-from+1) {
 				e.start(s, Spike, m-from+1, m)
@@ -461,13 +474,9 @@ func (e *Engine) closeMinute(m int64) {
 
 func (e *Engine) warm(r *region, m int64) bool { return m-r.first >= e.warmUp }
 
-// suspectP is the tail probability below which a minute is suspect: the
-// series starts counting attributions exactly and stops teaching its model
-// how erratic it is, for suspectFor minutes.
-const (
-	suspectP   = 1e-3
-	suspectFor = 30
-)
+// suspectP is the tail probability below which a series starts counting
+// its attribution values exactly, in case an Insight follows.
+const suspectP = 1e-3
 
 // keepAttrs is how long a hot attribution state outlives its last
 // suspicious minute.
@@ -481,29 +490,23 @@ func (e *Engine) early(s *series, m int64, reg *region) {
 		return
 	}
 	c := s.counts.get(m)
-	if int64(s.thrMin) != m {
-		mu, v := s.kind.spike(e, reg.slot(m), m)
-		thr := math.Max(float64(e.cfg.MinCount), math.Ceil(mu+2*math.Sqrt(v)))
-		s.thrMin, s.thr = int32(m), float32(thr)
-	}
 	if _, ok := e.dirtySet[s]; !ok {
 		e.dirtySet[s] = struct{}{}
 		e.dirty = append(e.dirty, s)
 	}
-	if c < float64(s.thr) {
+	if c < float64(e.cfg.MinCount) {
+		return
+	}
+	mu, v := s.kind.spike(e, reg.slot(m), m)
+	if !models.MayBeHigh(c, mu, v) {
 		return
 	}
 	s.attrs.heat(m, m+keepAttrs)
-	mu, v := s.kind.spike(e, reg.slot(m), m)
 	p := models.UpperTail(c, mu, v)
-	if p < suspectP {
-		s.suspect = int32(m)
-	}
 	if p < e.cfg.StartP {
 		s.al = &alarm{dir: Spike, start: m, scale: 1, p: p, last: m - 1, end: m + 1}
 		s.al.startTotal = c
 		e.emitStart(s, m, c, 1, mu)
-		s.thr = float32(math.Inf(1))
 	}
 }
 
@@ -570,7 +573,6 @@ func (e *Engine) test(s *series, m int64) {
 		p := models.UpperTail(obs, mu, v)
 		if p < suspectP {
 			s.attrs.heat(from, m+keepAttrs)
-			s.suspect = int32(m)
 		}
 		if p < e.alpha(m-from+1) {
 			e.start(s, Spike, m-from+1, m)
@@ -599,7 +601,6 @@ func (e *Engine) test(s *series, m int64) {
 		p := models.LowerTail(obs, mu, v)
 		if p < suspectP {
 			s.attrs.heat(from, m+keepAttrs)
-			s.suspect = int32(m)
 		}
 		if p < e.alpha(w) {
 			e.start(s, Drop, w, m)
@@ -613,7 +614,7 @@ func (e *Engine) test(s *series, m int64) {
 	for _, nb := range blockScales {
 		b0 := b1 - nb + 1
 		from := b0 * blockMinutes
-		if from < int64(s.rearm) || s.reg.lastGap >= from || b0 <= int64(s.counts.qhead)-blocksKept {
+		if from < int64(s.rearm) || s.reg.lastGap >= from || b0 < s.counts.oldestBlock() {
 			return
 		}
 		mu, v := s.kind.dropBlocks(e, b0, b1)
@@ -814,7 +815,7 @@ func (e *Engine) emitStart(s *series, start int64, obs float64, minutes int, exp
 	in := e.insight(s, StateStart, start, minutes, obs)
 	in.Expected = expected
 	e.out = append(e.out, in)
-	e.stats.Started[s.key.Type]++
+	e.stats.Started[s.id.typ]++
 }
 
 func (e *Engine) emitEnd(s *series) {
@@ -826,17 +827,17 @@ func (e *Engine) emitEnd(s *series) {
 	in := e.insight(s, StateEnd, a.start, dur, a.sumAtEnd)
 	in.Expected = a.expAtEnd / float64(dur)
 	e.out = append(e.out, in)
-	e.stats.Ended[s.key.Type]++
+	e.stats.Ended[s.id.typ]++
 }
 
 func (e *Engine) insight(s *series, st State, start int64, minutes int, obs float64) Insight {
 	a := s.al
 	n := 3
-	if s.key.Type == APIErrorRate {
+	if s.id.typ == APIErrorRate {
 		n = 2
 	}
 	return Insight{
-		Key:              s.key,
+		Key:              e.key(s.id),
 		State:            st,
 		Start:            minuteTime(start),
 		Duration:         minutes,

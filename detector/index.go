@@ -15,8 +15,9 @@ func newCallIndex() callIndex {
 	return callIndex{byHash: map[uint64]*callSeries{}, exact: map[apiKey]*callSeries{}}
 }
 
-func (x *callIndex) get(k apiKey) *callSeries {
-	if s := x.byHash[hashAPI(k)]; s != nil && s.apiKey() == k {
+// get returns the series of k; strs is the Engine's string table.
+func (x *callIndex) get(k apiKey, strs []string) *callSeries {
+	if s := x.byHash[hashAPI(k)]; s != nil && s.is(k, strs) {
 		return s
 	}
 	return x.exact[k]
@@ -33,8 +34,9 @@ func (x *callIndex) put(k apiKey, s *callSeries) {
 
 func (x *callIndex) len() int { return len(x.byHash) + len(x.exact) }
 
-func (s *callSeries) apiKey() apiKey {
-	return apiKey{s.key.Account, s.key.Region, s.key.EventSource, s.key.EventName}
+func (s *callSeries) is(k apiKey, strs []string) bool {
+	return strs[s.id.account] == k.account && strs[s.id.region] == k.region &&
+		strs[s.id.source] == k.source && strs[s.id.name] == k.name
 }
 
 // hashAPI hashes the four parts with a separator no part contains,

@@ -115,27 +115,22 @@ type seriesKind interface {
 	learn(e *Engine, s models.Slot, m int64, count float64, suspect bool)
 }
 
-// callCounter counts calls per minute; for a call-rate series these are
-// its counts, and they double as the denominator of the API's error rates.
-type callCounter struct {
-	counts ring
-	total  float32 // all calls counted, for seeding new error series
+// keyID is a Key with its strings interned in the Engine's table: 24 bytes
+// instead of 88, in every series.
+type keyID struct {
+	account, region, source, name, code uint32
+	typ                                 InsightType
 }
 
 // series is the state shared by both kinds.
 type series struct {
-	key    Key
+	id     keyID
 	reg    *region
 	kind   seriesKind
-	counts *ring // the series' own counts
-	days   days
+	counts ring // calls (call rate) or errors (error rate) per minute
 	attrs  attrs
 	al     *alarm // nil while no Insight is open
 	rearm  int32  // no new Start before this minute
-
-	suspect int32   // last minute whose evidence came close to a Start
-	thrMin  int32   // open minute the early threshold belongs to
-	thr     float32 // count at which an open minute is checked exactly
 }
 
 // baseline returns the §2.6 statistics for an Insight starting at minute
@@ -147,9 +142,9 @@ func (s *series) baseline(start int64) (avg float64, dur int, hist float64) {
 	dur = 10080 + int(start-day*1440)
 	count := 0.0
 	for d := day - 7; d < day; d++ {
-		count += s.days.get(int32(d))
+		count += s.counts.day(d)
 	}
-	today := s.days.get(int32(day)) - s.counts.sum(start, s.counts.head())
+	today := s.counts.day(day) - s.counts.sum(start, s.counts.head())
 	if today > 0 {
 		count += today
 	}
@@ -163,10 +158,10 @@ func (s *series) baseline(start int64) (avg float64, dur int, hist float64) {
 	return count / float64(dur), dur, hist
 }
 
-// callSeries counts write calls of one API.
+// callSeries counts write calls of one API; its counts double as the
+// denominator of the API's error rates (readOnly is a property of the API).
 type callSeries struct {
 	series
-	callCounter
 	model models.Seasonal
 }
 
@@ -219,23 +214,23 @@ func (c *callSeries) learn(e *Engine, s models.Slot, _ int64, count float64, sus
 // apiSeries counts the calls of a read-only API, the denominator of its
 // error rates.
 type apiSeries struct {
-	callCounter
+	counts ring
+	total  float64 // calls so far, to seed new error series
 }
 
 // errSeries counts the calls of one API that failed with one error code.
 type errSeries struct {
 	series
-	own   ring
-	api   *callCounter
+	api   *ring // the API's calls per minute
 	model models.Rate
 }
 
 func (c *errSeries) spike(e *Engine, _ models.Slot, m int64) (float64, float64) {
-	return c.model.Expect(&e.cfg.Rate, c.api.counts.get(m))
+	return c.model.Expect(&e.cfg.Rate, c.api.get(m))
 }
 
 func (c *errSeries) spikeWindow(e *Engine, from, to int64) (float64, float64) {
-	return c.model.Expect(&e.cfg.Rate, c.api.counts.sum(from, to))
+	return c.model.Expect(&e.cfg.Rate, c.api.sum(from, to))
 }
 
 func (c *errSeries) dropWindow(*Engine, int64, int64) (float64, float64) { return 0, 0 }
@@ -246,7 +241,7 @@ func (c *errSeries) dropBlocks(*Engine, int64, int64) (float64, float64) { retur
 func (c *errSeries) dropsAllowed(*Engine, int64) bool { return false }
 
 func (c *errSeries) learn(e *Engine, _ models.Slot, m int64, count float64, suspect bool) {
-	calls := c.api.counts.get(m)
+	calls := c.api.get(m)
 	mu, v := c.model.Expect(&e.cfg.Rate, calls)
 	c.model.Update(&e.cfg.Rate, count, calls, mu, v, suspect)
 }

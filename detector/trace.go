@@ -34,7 +34,7 @@ func (e *Engine) Trace(k Key, fn func(Point)) {
 }
 
 func (e *Engine) trace(s *series, m int64, c float64) {
-	if e.traceFn == nil || s.key != e.traceKey {
+	if e.traceFn == nil || e.key(s.id) != e.traceKey {
 		return
 	}
 	p := Point{Minute: minuteTime(m), Count: c, Gap: s.reg.isGap(m), Open: s.al != nil}
@@ -46,7 +46,7 @@ func (e *Engine) trace(s *series, m int64, c float64) {
 		p.ExpectedMinute = k.model.Expect(&e.cfg.Seasonal, sl)
 		p.BandMinute = sqrt(k.model.DropVariance(&e.cfg.Seasonal, p.ExpectedMinute, 1))
 	case *errSeries:
-		p.Calls = k.api.counts.get(m)
+		p.Calls = k.api.get(m)
 		mu, v := k.spike(e, s.reg.slot(m), m)
 		p.Expected, p.Band = mu, sqrt(v)
 	}

@@ -29,7 +29,8 @@ type Report struct {
 	Recall   float64 `json:"recall"`   // Detected/Labels; 1 with no labels
 
 	Insights        int     `json:"insights"`          // paired Insights (Start+End, or one alone)
-	Matched         int     `json:"matched"`           // Insights overlapping a non-trap label
+	Matched         int     `json:"matched"`           // Insights overlapping a non-trap label, or an incident on another API
+	IncidentMatched int     `json:"incident_matched"`  // of Matched: other APIs of a labelled incident, led by its principal
 	FalsePositives  int     `json:"false_positives"`   // Insights - Matched
 	Precision       float64 `json:"precision"`         // Matched/Insights; 1 with no Insights
 	F1              float64 `json:"f1"`                // harmonic mean of Precision and Recall

@@ -208,6 +208,28 @@ func Score(labels []Label, insights []Delivered, truth Truth, opt Options) *Repo
 			}
 		}
 	}
+	// An Insight on another API of a labelled incident, in the same account
+	// and Region, during the incident, led by the incident's principal, is
+	// the incident seen from another API: not a false positive, though it
+	// detects no label (labels name only the APIs the incident hit hard).
+	for _, in := range ins {
+		if in.matched {
+			continue
+		}
+		for i := range labels {
+			l := &labels[i]
+			if l.Trap || !l.Target() || l.Group == "" || l.Principal == "" ||
+				l.Account != in.key.Account || l.Region != in.key.Region ||
+				!in.start.Before(l.End.Add(tol)) || !l.Start.Add(-tol).Before(in.end) {
+				continue
+			}
+			if topPrincipal(in.final()) == l.Principal {
+				in.matched = true
+				r.IncidentMatched++
+				break
+			}
+		}
+	}
 	r.Traps, r.TrapInsights = scoreTraps(labels, hits, ins)
 	r.Kinds = scoreLabels(r, labels, hits)
 

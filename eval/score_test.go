@@ -361,3 +361,23 @@ func TestScoreEmpty(t *testing.T) {
 		t.Errorf("empty lists should encode as []: %s", js)
 	}
 }
+
+func TestScoreIncidentOnAnotherAPI(t *testing.T) {
+	// A labelled incident hit PutBucketPolicy; the same principal also
+	// touched AssumeRole during it. That Insight is the incident, not a
+	// false positive; one led by someone else is.
+	l := label("a", "iam_burst_new_principal", putPolicy, "10:00", "10:20")
+	l.Group, l.Principal = "g1", "arn:aws:iam::111122223333:user/mallory"
+	ins := []Delivered{
+		record("x", "Start", putPolicy, "10:01", 1, 0, 5, l.Principal, "10:05"),
+		record("y", "Start", assumeRole, "10:02", 1, 0, 3, l.Principal, "10:06"),
+		record("z", "Start", assumeRole, "10:03", 1, 0, 3, "arn:aws:iam::111122223333:user/alice", "10:06"),
+	}
+	r := Score([]Label{l}, ins, nil, Options{})
+	if r.Matched != 2 || r.IncidentMatched != 1 || r.FalsePositives != 1 {
+		t.Errorf("matched %d (incident %d), false positives %d; want 2 (1), 1", r.Matched, r.IncidentMatched, r.FalsePositives)
+	}
+	if r.Detected != 1 || r.Labels != 1 {
+		t.Errorf("detected %d of %d labels, want 1 of 1", r.Detected, r.Labels)
+	}
+}

@@ -120,6 +120,10 @@ type Seasonal struct {
 // minute-of-hour shares (the prior is worth 60 calls).
 const mohMinCalls = 60
 
+// Calls returns the calls the model has learned from (winsorised,
+// saturating).
+func (m *Seasonal) Calls() uint32 { return m.calls }
+
 // Minutes returns how many minutes the model has learned from.
 func (m *Seasonal) Minutes() int { return int(m.n) }
 

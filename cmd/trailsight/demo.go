@@ -36,7 +36,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fmt.Fprintf(stdout, "1. Generated a labelled trail: %d records in %d log files, %d days of 1 account (%s) in %v, %d planted anomalies and traps (%s).\n",
-		m.Counts.Records, m.Counts.Files, int(m.End.Sub(m.Start).Hours()/24), m.Accounts[0].TimeZone, m.Accounts[0].Regions,
+		m.Counts.Events, m.Counts.Files, int(m.End.Sub(m.Start).Hours()/24), m.Accounts[0].TimeZone, m.Accounts[0].Regions,
 		len(m.Labels), time.Since(t0).Round(time.Millisecond))
 	ev, err := evaluate(ctx, detector.DefaultConfig(), data, out)
 	if err != nil {

@@ -33,7 +33,7 @@ func runGen(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "Generated %q: %d records in %d files (%.1f MB gzip), %d labels, under %s\n",
-		m.Dataset, m.Counts.Records, m.Counts.Files, float64(m.Counts.Bytes)/1e6, len(m.Labels), *out)
+		m.Dataset, m.Counts.Events, m.Counts.Files, float64(m.Counts.Bytes)/1e6, len(m.Labels), *out)
 	return nil
 }
 
