@@ -202,7 +202,7 @@ func (e *Engine) region(account, name string, minute int64) *region {
 		if loc == nil {
 			loc = time.UTC
 		}
-		r = &region{account: account, name: name, loc: loc, first: minute}
+		r = &region{account: account, name: name, loc: loc, first: minute, cfg: e.cfg.Seasonal}
 		e.regions[k] = r
 		e.regList = append(e.regList, r)
 	}

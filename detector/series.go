@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"math"
 	"time"
 
 	"github.com/trailsight/trailsight/models"
@@ -23,6 +24,43 @@ type region struct {
 
 	slotAt   [ringSize]int64 // minute each cached slot belongs to
 	slotMemo [ringSize]models.Slot
+
+	// cfg is the Engine's model configuration with the dispersion priors
+	// of this account and Region: how clustered the calls of its sparse
+	// APIs are, pooled over all of them (empirical Bayes). An API with
+	// little history of its own, or none, borrows them: in an account
+	// whose deploys touch many APIs a few calls at a time, a few calls of
+	// a rarely used API are routine, while a burst far larger than the
+	// account's clusters is not.
+	cfg  models.SeasonalConfig
+	pool dispersionPool
+}
+
+// dispersionPool accumulates, over the sparse series of a region, the
+// first two moments of non-zero minute and 10-minute counts: for rare
+// clusters, E[c^2]/E[c] is about the variance-to-mean ratio.
+type dispersionPool struct {
+	m1, m2, b1, b2 float64
+	nm, nb         float64
+}
+
+// poolMemory bounds the memory of the pool (in non-zero observations).
+const poolMemory = 500
+
+func (r *region) poolMinute(c float64) {
+	p := &r.pool
+	p.nm = math.Min(p.nm+1, poolMemory)
+	p.m1 += (c - p.m1) / p.nm
+	p.m2 += (c*c - p.m2) / p.nm
+	r.cfg.DispersionPrior = math.Min(50, math.Max(1, p.m2/p.m1))
+}
+
+func (r *region) poolBlock(c float64) {
+	p := &r.pool
+	p.nb = math.Min(p.nb+1, poolMemory)
+	p.b1 += (c - p.b1) / p.nb
+	p.b2 += (c*c - p.b2) / p.nb
+	r.cfg.DispersionPriorBlock = math.Min(100, math.Max(1, p.b2/p.b1))
 }
 
 // slot returns minute m's place in the week in the account's time zone.
@@ -40,7 +78,7 @@ func (r *region) slot(m int64) models.Slot {
 func (r *region) close(cfg *Config, m int64) {
 	c := r.total.get(m)
 	s := r.slot(m)
-	mu := r.model.Expect(&cfg.Seasonal, s)
+	mu := r.model.Expect(&r.cfg, s)
 	gap := r.model.Minutes() > 1440 && mu >= 4 && c < gapShare*mu
 	i, bit := (m&(ringSize-1))/64, uint64(1)<<(m&63)
 	if gap {
@@ -52,7 +90,7 @@ func (r *region) close(cfg *Config, m int64) {
 		r.gapRun = 0
 	}
 	if !gap || r.gapRun > maxGap {
-		r.model.Update(&cfg.Seasonal, s, c, false)
+		r.model.Update(&r.cfg, s, c, false)
 	}
 }
 
@@ -167,7 +205,7 @@ type callSeries struct {
 
 func (c *callSeries) spike(e *Engine, s models.Slot, m int64) (float64, float64) {
 	mu := c.model.ExpectHour(s)
-	return mu, c.model.SpikeVariance(&e.cfg.Seasonal, mu, 1)
+	return mu, c.model.SpikeVariance(&c.reg.cfg, mu, 1)
 }
 
 func (c *callSeries) spikeWindow(e *Engine, from, to int64) (float64, float64) {
@@ -175,15 +213,15 @@ func (c *callSeries) spikeWindow(e *Engine, from, to int64) (float64, float64) {
 	for m := from; m <= to; m++ {
 		mu += c.model.ExpectHour(c.reg.slot(m))
 	}
-	return mu, c.model.SpikeVariance(&e.cfg.Seasonal, mu, int(to-from+1))
+	return mu, c.model.SpikeVariance(&c.reg.cfg, mu, int(to-from+1))
 }
 
 func (c *callSeries) dropWindow(e *Engine, from, to int64) (float64, float64) {
 	mu := 0.0
 	for m := from; m <= to; m++ {
-		mu += c.model.Expect(&e.cfg.Seasonal, c.reg.slot(m))
+		mu += c.model.Expect(&c.reg.cfg, c.reg.slot(m))
 	}
-	return mu, c.model.DropVariance(&e.cfg.Seasonal, mu, int(to-from+1))
+	return mu, c.model.DropVariance(&c.reg.cfg, mu, int(to-from+1))
 }
 
 func (c *callSeries) dropBlocks(e *Engine, b0, b1 int64) (float64, float64) {
@@ -191,9 +229,9 @@ func (c *callSeries) dropBlocks(e *Engine, b0, b1 int64) (float64, float64) {
 	for b := b0; b <= b1; b++ {
 		m := b * blockMinutes
 		sl := c.reg.slot(m)
-		mu += c.model.ExpectSpan(&e.cfg.Seasonal, sl, blockMinutes)
+		mu += c.model.ExpectSpan(&c.reg.cfg, sl, blockMinutes)
 	}
-	return mu, c.model.DropVariance(&e.cfg.Seasonal, mu, int(b1-b0+1)*blockMinutes)
+	return mu, c.model.DropVariance(&c.reg.cfg, mu, int(b1-b0+1)*blockMinutes)
 }
 
 // minDropHistory is how much history (minutes) a series needs, in total and
@@ -207,8 +245,20 @@ func (c *callSeries) dropsAllowed(_ *Engine, m int64) bool {
 	return c.model.Minutes() >= minDropHistory && c.model.SlotMinutes(c.reg.slot(m).Hour) >= minDropSlotMinutes
 }
 
-func (c *callSeries) learn(e *Engine, s models.Slot, _ int64, count float64, suspect bool) {
-	c.model.Update(&e.cfg.Seasonal, s, count, suspect)
+func (c *callSeries) learn(_ *Engine, s models.Slot, t int64, count float64, suspect bool) {
+	// A sparse series (under one call in ten minutes) lends its clusters
+	// to the region's dispersion priors.
+	if !suspect && c.model.ExpectHour(s)*10 < 1 && c.model.Minutes() > 0 {
+		if count > 0 {
+			c.reg.poolMinute(count)
+		}
+		if (s.Minute+1)%10 == 0 {
+			if obs := c.counts.sum(t-9, t); obs > 0 {
+				c.reg.poolBlock(obs)
+			}
+		}
+	}
+	c.model.Update(&c.reg.cfg, s, count, suspect)
 }
 
 // apiSeries counts the calls of a read-only API, the denominator of its

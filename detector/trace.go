@@ -42,9 +42,9 @@ func (e *Engine) trace(s *series, m int64, c float64) {
 	case *callSeries:
 		sl := s.reg.slot(m)
 		p.Expected = k.model.ExpectHour(sl)
-		p.Band = sqrt(k.model.SpikeVariance(&e.cfg.Seasonal, p.Expected, 1))
-		p.ExpectedMinute = k.model.Expect(&e.cfg.Seasonal, sl)
-		p.BandMinute = sqrt(k.model.DropVariance(&e.cfg.Seasonal, p.ExpectedMinute, 1))
+		p.Band = sqrt(k.model.SpikeVariance(&s.reg.cfg, p.Expected, 1))
+		p.ExpectedMinute = k.model.Expect(&s.reg.cfg, sl)
+		p.BandMinute = sqrt(k.model.DropVariance(&s.reg.cfg, p.ExpectedMinute, 1))
 	case *errSeries:
 		p.Calls = k.api.get(m)
 		mu, v := k.spike(e, s.reg.slot(m), m)

@@ -38,9 +38,11 @@ type SeasonalConfig struct {
 	LevelPrior float64
 	// DispersionMinutes is the effective window of the dispersion estimate.
 	DispersionMinutes float64
-	// DispersionPrior is the variance-to-mean ratio assumed before data,
-	// with DispersionPriorCalls calls of weight.
-	DispersionPrior, DispersionPriorCalls float64
+	// DispersionPrior is the variance-to-mean ratio of single minutes
+	// assumed before data, DispersionPriorBlock that of 10- and 60-minute
+	// sums, each with DispersionPriorCalls calls of weight. The detector
+	// sets them per account and Region from its sparse APIs.
+	DispersionPrior, DispersionPriorBlock, DispersionPriorCalls float64
 	// HourPrior is the pseudo-count per minute of the hour that shrinks the
 	// minute-of-hour shares toward uniform for sparse series.
 	HourPrior float64
@@ -62,6 +64,7 @@ func DefaultSeasonalConfig() SeasonalConfig {
 		LevelPrior:           20,
 		DispersionMinutes:    7 * 1440,
 		DispersionPrior:      1.5,
+		DispersionPriorBlock: 1.5,
 		DispersionPriorCalls: 20,
 		HourPrior:            1,
 		HourMinutes:          7 * 1440,
@@ -143,15 +146,23 @@ func (m *Seasonal) share(c *SeasonalConfig, mi uint8) float64 {
 	return 60 * (float64(m.moh[mi]) + prior) / (float64(m.mohSum) + 60*prior)
 }
 
+// profile returns the hour slot's expected calls per minute, never below
+// the Jeffreys-style floor of half a call over the minutes watched: a
+// series that has stayed at zero is not certain never to be called, and a
+// zero expectation would make its first calls infinitely surprising.
 func (m *Seasonal) profile(h uint8) float64 {
+	floor := 0.0
+	if m.n > 0 {
+		floor = 0.5 / float64(m.n)
+	}
 	if m.seen(h) {
-		return float64(m.prof[h])
+		return math.Max(floor, float64(m.prof[h]))
 	}
 	other := (h + 24) % 48
 	if m.seen(other) {
-		return float64(m.prof[other])
+		return math.Max(floor, float64(m.prof[other]))
 	}
-	return float64(m.all)
+	return math.Max(floor, float64(m.all))
 }
 
 func (m *Seasonal) lvl() float64 {
@@ -203,7 +214,7 @@ func (b *block) close(c *SeasonalConfig, minutes float64, learn bool) {
 
 func (b *block) phi(c *SeasonalConfig, res float32, minutes float64) float64 {
 	k := c.DispersionPriorCalls / c.DispersionMinutes * minutes
-	return (float64(res) + c.DispersionPrior*k) / (float64(b.mu) + k)
+	return (float64(res) + c.DispersionPriorBlock*k) / (float64(b.mu) + k)
 }
 
 // ExpectSpan returns the expected count of n consecutive minutes starting at
@@ -349,8 +360,12 @@ func (m *Seasonal) Update(c *SeasonalConfig, s Slot, v float64, suspect bool) {
 	m.slow += float32(math.Max(1/float64(m.n), 1/1440.0) * float64(m.level-m.slow))
 
 	// Block sums, closed on the minute grid (10 and 60 minutes).
-	m.b10.add(cv, muH, muM)
-	m.b60.add(cv, muH, muM)
+	// Dispersion learns from the raw count: winsorising it would make a
+	// bursty series look tame and its routine bursts anomalies forever.
+	// Minutes of an open Insight (suspect) do not count at all.
+	raw := math.Max(0, v)
+	m.b10.add(raw, muH, muM)
+	m.b60.add(raw, muH, muM)
 	if (s.Minute+1)%10 == 0 {
 		m.b10.close(c, 10, !suspect)
 	}
@@ -362,7 +377,7 @@ func (m *Seasonal) Update(c *SeasonalConfig, s Slot, v float64, suspect bool) {
 	}
 	// Dispersion of single minutes around both expectations.
 	ad := math.Max(1/float64(m.n), 1/c.DispersionMinutes)
-	dH, dM := cv-muH, cv-muM
+	dH, dM := raw-muH, raw-muM
 	m.resH += float32(ad * (dH*dH - float64(m.resH)))
 	m.nM++
 	adM := math.Max(1/float64(m.nM), 1/c.DispersionMinutes)
