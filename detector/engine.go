@@ -111,7 +111,11 @@ type Engine struct {
 	// last Advance, for the early window test.
 	dirty    []*series
 	dirtySet map[*series]struct{}
-	tz       map[string]*time.Location
+
+	// novel counts calls by new principals, for the few series that get
+	// them (novelty.go).
+	novel map[*series]*novelRing
+	tz    map[string]*time.Location
 }
 
 // New returns an Engine that sends Insights to sink. logger may be nil.
@@ -133,6 +137,7 @@ func New(cfg Config, sink Sink, logger *slog.Logger) (*Engine, error) {
 		dedup:    newDedup(int64(cfg.DedupWindow / time.Minute)),
 		vals:     newValues(),
 		dirtySet: map[*series]struct{}{},
+		novel:    map[*series]*novelRing{},
 		lateness: int64(cfg.AllowedLateness / time.Minute),
 		warmUp:   int64(cfg.WarmUp / time.Minute),
 		tz:       map[string]*time.Location{},
@@ -313,6 +318,7 @@ func (e *Engine) observe(ev *cloudtrail.Event) Result {
 		}
 		vals := [3]uint32{e.vals.id(arn), e.vals.id(ua), e.vals.id(code)}
 		cs.attrs.observe(m, &vals, 1)
+		e.observeNovelty(reg, &cs.series, arn, m)
 		res = Counted
 		if !late {
 			e.early(&cs.series, m, reg)
@@ -395,6 +401,9 @@ func (e *Engine) earlyWindows() {
 		if s.al != nil || m <= e.closed || !e.warm(s.reg, m) {
 			continue
 		}
+		if e.testNovelty(s, 10, m) {
+			continue
+		}
 		for _, w := range spikeScales[1:] {
 			from := max(m-w+1, int64(s.rearm))
 			obs := s.counts.sum(from, m)
@@ -416,6 +425,9 @@ func (e *Engine) earlyWindows() {
 		}
 	}
 	e.dirty = e.dirty[:0]
+	if e.closed%60 == 0 {
+		e.forgetNovelty(e.closed)
+	}
 }
 
 // Flush sends pending Insights to the sink, in a deterministic order.
@@ -512,7 +524,7 @@ func (e *Engine) early(s *series, m int64, reg *region) {
 
 // spikeScales and dropScales are the window lengths (minutes) tested.
 var (
-	spikeScales = [...]int64{1, 10}
+	spikeScales = [...]int64{1, 10, 30, 60}
 	dropScales  = [...]int64{10, 20, 40, 80}
 	// blockScales are the longer drop windows, in quarter-hour blocks
 	// (2, 3 and 4 hours), tested at block boundaries: a job that runs every
@@ -559,6 +571,9 @@ const maxGap = 120
 // test runs the spike and drop tests on minute m of a series with no open
 // Insight, and starts one on strong evidence.
 func (e *Engine) test(s *series, m int64) {
+	if e.testNovelty(s, 10, m) {
+		return
+	}
 	minCount := float64(e.cfg.MinCount)
 	for _, w := range spikeScales {
 		from := max(m-w+1, int64(s.rearm))

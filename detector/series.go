@@ -34,6 +34,12 @@ type region struct {
 	// account's clusters is not.
 	cfg  models.SeasonalConfig
 	pool dispersionPool
+
+	// principals maps each principal (interned) to the minute it was first
+	// seen; writes and novelWrites count write calls after the warm-up,
+	// and those by principals new to the account and Region.
+	principals          map[uint32]int32
+	writes, novelWrites float64
 }
 
 // dispersionPool accumulates, over the sparse series of a region, the
@@ -204,14 +210,14 @@ type callSeries struct {
 }
 
 func (c *callSeries) spike(e *Engine, s models.Slot, m int64) (float64, float64) {
-	mu := c.model.ExpectHour(s)
+	mu := c.model.ExpectHour(&c.reg.cfg, s)
 	return mu, c.model.SpikeVariance(&c.reg.cfg, mu, 1)
 }
 
 func (c *callSeries) spikeWindow(e *Engine, from, to int64) (float64, float64) {
 	mu := 0.0
 	for m := from; m <= to; m++ {
-		mu += c.model.ExpectHour(c.reg.slot(m))
+		mu += c.model.ExpectHour(&c.reg.cfg, c.reg.slot(m))
 	}
 	return mu, c.model.SpikeVariance(&c.reg.cfg, mu, int(to-from+1))
 }
@@ -248,7 +254,7 @@ func (c *callSeries) dropsAllowed(_ *Engine, m int64) bool {
 func (c *callSeries) learn(_ *Engine, s models.Slot, t int64, count float64, suspect bool) {
 	// A sparse series (under one call in ten minutes) lends its clusters
 	// to the region's dispersion priors.
-	if !suspect && c.model.ExpectHour(s)*10 < 1 && c.model.Minutes() > 0 {
+	if !suspect && c.model.ExpectHour(&c.reg.cfg, s)*10 < 1 && c.model.Minutes() > 0 {
 		if count > 0 {
 			c.reg.poolMinute(count)
 		}

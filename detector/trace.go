@@ -21,7 +21,7 @@ type Point struct {
 	// SpikeP and DropP are the tail probabilities of the windows ending at
 	// the minute (the spike and drop scales of the engine);
 	// 1 where a test did not apply.
-	SpikeP [2]float64
+	SpikeP [len(spikeScales)]float64
 	DropP  [len(dropScales)]float64
 	Gap    bool // the account-Region minute looked like a delivery gap
 	Open   bool // an Insight was open after the minute
@@ -41,7 +41,7 @@ func (e *Engine) trace(s *series, m int64, c float64) {
 	switch k := s.kind.(type) {
 	case *callSeries:
 		sl := s.reg.slot(m)
-		p.Expected = k.model.ExpectHour(sl)
+		p.Expected = k.model.ExpectHour(&s.reg.cfg, sl)
 		p.Band = sqrt(k.model.SpikeVariance(&s.reg.cfg, p.Expected, 1))
 		p.ExpectedMinute = k.model.Expect(&s.reg.cfg, sl)
 		p.BandMinute = sqrt(k.model.DropVariance(&s.reg.cfg, p.ExpectedMinute, 1))

@@ -1,0 +1,151 @@
+package detector
+
+import (
+	"strings"
+
+	"github.com/trailsight/trailsight/models"
+)
+
+// Novelty: most of an account's write calls come from a few principals
+// (automation roles, CI, a handful of people). Calls to an API by a
+// principal the account has not seen before are the signature of the
+// incidents users most want to hear of (a new key's owner creating users,
+// a stolen role provisioning), and they are rare: their expected count is
+// the API's expected count times the account's share of calls by new
+// principals. An API whose calls by new principals exceed that starts an
+// ApiCallRateInsight even when its total calls, bursty by nature, do not.
+// Deploy bursts by the usual CI role stay quiet however large.
+
+// noveltyMinutes is how long a principal counts as new after its first
+// call in an account and Region.
+const noveltyMinutes = 24 * 60
+
+// principal returns the identity an attribution value stands for: an
+// assumed-role session ARN (arn:aws:sts::acct:assumed-role/Role/session)
+// is the role, since every session of a role has its own ARN.
+func principal(arn string) string {
+	const marker = ":assumed-role/"
+	i := strings.Index(arn, marker)
+	if i < 0 {
+		return arn
+	}
+	if j := strings.IndexByte(arn[i+len(marker):], '/'); j >= 0 {
+		return arn[:i+len(marker)+j]
+	}
+	return arn
+}
+
+// novelRing counts one series' calls by new principals over the last
+// minutes.
+type novelRing struct {
+	c    [64]uint16
+	head int64
+}
+
+func (r *novelRing) add(m int64) {
+	if m > r.head {
+		for t := max(r.head+1, m-63); t <= m; t++ {
+			r.c[t&63] = 0
+		}
+		r.head = m
+	}
+	if m > r.head-64 {
+		r.c[m&63] = sat16(int(r.c[m&63]) + 1)
+	}
+}
+
+func (r *novelRing) sum(from, to int64) float64 {
+	s := 0.0
+	for m := max(from, r.head-63); m <= min(to, r.head); m++ {
+		s += float64(r.c[m&63])
+	}
+	return s
+}
+
+// first returns the first minute in [from, to] with a call, or to.
+func (r *novelRing) first(from, to int64) int64 {
+	for m := max(from, r.head-63); m <= min(to, r.head); m++ {
+		if r.c[m&63] > 0 {
+			return m
+		}
+	}
+	return to
+}
+
+// observeNovelty records the principal of a write call to s and counts the
+// call as novel when the principal is new to the account and Region.
+func (e *Engine) observeNovelty(reg *region, s *series, arn string, m int64) {
+	id := e.vals.id(principal(arn))
+	if reg.principals == nil {
+		reg.principals = map[uint32]int32{}
+	}
+	first, ok := reg.principals[id]
+	if !ok {
+		first = int32(m)
+		reg.principals[id] = first
+	}
+	if !e.warm(reg, m) {
+		return
+	}
+	reg.writes++
+	// Known: first seen during the warm-up, or over a day ago.
+	if int64(first)-reg.first < e.warmUp || m-int64(first) >= noveltyMinutes {
+		return
+	}
+	reg.novelWrites++
+	r := e.novel[s]
+	if r == nil {
+		r = &novelRing{}
+		e.novel[s] = r
+	}
+	r.add(m)
+}
+
+// novelShare is the account-Region's share of write calls by new
+// principals, with a prior of half a call in a hundred.
+func (reg *region) novelShare() float64 {
+	return (reg.novelWrites + 0.5) / (reg.writes + 100)
+}
+
+// testNovelty runs the novelty test on the window of w minutes ending at m
+// and starts an Insight on strong evidence. It reports whether it did.
+func (e *Engine) testNovelty(s *series, w, m int64) bool {
+	r := e.novel[s]
+	if r == nil {
+		return false
+	}
+	from := max(m-w+1, int64(s.rearm))
+	obs := r.sum(from, m)
+	if obs < float64(e.cfg.MinCount) {
+		return false
+	}
+	mu, v := s.kind.spikeWindow(e, from, m)
+	q := s.reg.novelShare()
+	mu, v = mu*q, v*q
+	if !models.MayBeHigh(obs, mu, v) {
+		return false
+	}
+	p := models.UpperTail(obs, mu, v)
+	if p >= e.alpha(m-from+1) {
+		return false
+	}
+	start := r.first(from, m)
+	s.attrs.heat(start, m+keepAttrs)
+	s.al = &alarm{dir: Spike, start: start, scale: int(m - from + 1), p: p, last: start - 1}
+	for t := start; t <= min(m, e.closed); t++ {
+		e.fold(s, t)
+	}
+	exp, _ := s.kind.spikeWindow(e, start, m)
+	e.emitStart(s, start, s.counts.sum(start, m), int(m-start+1), exp/float64(m-start+1))
+	return true
+}
+
+// forgetNovelty drops the novelty counts of series that have had no call by
+// a new principal for an hour.
+func (e *Engine) forgetNovelty(m int64) {
+	for s, r := range e.novel {
+		if r.head < m-60 && s.al == nil {
+			delete(e.novel, s)
+		}
+	}
+}
