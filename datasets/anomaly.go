@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -158,9 +159,11 @@ func ints(ids ...uint16) []int {
 	return out
 }
 
-// newActor registers a principal never seen before in this account.
+// newActor registers a principal never seen before in this account, using
+// one of the given user agents.
 func (s *stream) newActor(r *rand.Rand, user bool, uas []string) uint16 {
 	s.newSeq++
+	uas = uas[r.IntN(len(uas)):][:1]
 	ip := fmt.Sprintf("%s%d", []string{"192.0.2.", "198.51.100.", "203.0.113."}[r.IntN(3)], between(r, 2, 254))
 	words := []string{"backup", "sync", "migration", "ops", "jenkins", "support", "audit", "deploy"}
 	name := fmt.Sprintf("%s-%s-%d%d", words[r.IntN(len(words))], []string{"svc", "legacy", "tmp", "admin"}[r.IntN(4)], between(r, 1, 9), s.newSeq)
@@ -332,27 +335,32 @@ func (s *stream) plantDrop(r *rand.Rand) {
 }
 
 // plantErrorSurge makes 30-90% of an API's calls fail with one error code
-// for 10-45 minutes (a revoked permission, a throttled dependency).
+// for 10-45 minutes (a revoked permission, a throttled dependency). APIs are
+// tried in proportion to their traffic after warm-up.
 func (s *stream) plantErrorSurge(r *rand.Rand, kind string, read bool) {
 	cat := s.g.cat
 	var cands []uint16
+	var weights []float64
+	counts := map[uint16][]int32{}
 	for i, a := range cat.apis {
-		if len(a.surge) > 0 && a.readOnly == read && !a.data {
-			cands = append(cands, uint16(i))
+		if len(a.surge) == 0 || a.readOnly != read || a.data {
+			continue
+		}
+		api := uint16(i)
+		counts[api] = s.counts(api, func(e *event) bool { return e.err == 0 })
+		if n := sum(counts[api], s.warm, s.minutes); n > 0 {
+			cands = append(cands, api)
+			weights = append(weights, float64(n))
 		}
 	}
-	counts := map[uint16][]int32{}
-	for try := range 60 {
-		api := cands[r.IntN(len(cands))]
-		if counts[api] == nil {
-			counts[api] = s.counts(api, func(e *event) bool { return e.err == 0 })
-		}
+	for try := 0; len(cands) > 0 && try < 100; try++ {
+		api := cands[weighted(r, weights)]
 		dur := between(r, 10, 45)
 		from, ok := s.pickWindow(r, dur, []int{int(api)}, true, 1)
-		// Prefer APIs called at least once a minute, so that the surge is
-		// more than a handful of errors.
+		// Prefer windows where the API is called at least once a minute, so
+		// that the surge is more than a handful of errors.
 		need := 1.0
-		if try >= 40 {
+		if try >= 50 {
 			need = 0.5
 		}
 		if !ok || float64(sum(counts[api], from, from+dur))/float64(dur) < need {
@@ -360,19 +368,20 @@ func (s *stream) plantErrorSurge(r *rand.Rand, kind string, read bool) {
 		}
 		a := cat.apis[api]
 		code := a.surge[r.IntN(len(a.surge))]
-		errID := cat.errIndex[code]
-		p := uniform(r, 0.3, 0.9)
 		lo, hi := s.start+int64(from)*60, s.start+int64(from+dur)*60
-		arns := map[string]int{}
-		var n int
+		var calls []int
 		for i := range s.events {
-			e := &s.events[i]
-			if e.api != api || e.t < lo || e.t >= hi || e.err != 0 || r.Float64() >= p {
-				continue
+			if e := &s.events[i]; e.api == api && e.t >= lo && e.t < hi && e.err == 0 {
+				calls = append(calls, i)
 			}
-			e.err = errID
-			n++
-			arns[s.eventARN(e)]++
+		}
+		// Exactly the drawn share fails, whatever the number of calls.
+		r.Shuffle(len(calls), func(i, j int) { calls[i], calls[j] = calls[j], calls[i] })
+		n := int(math.Round(uniform(r, 0.3, 0.9) * float64(len(calls))))
+		arns := map[string]int{}
+		for _, i := range calls[:n] {
+			s.events[i].err = cat.errIndex[code]
+			arns[s.eventARN(&s.events[i])]++
 		}
 		g := s.newGroup(kind)
 		s.kind(kind).Events += n

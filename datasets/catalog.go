@@ -422,6 +422,11 @@ func newCatalog() *catalog {
 		`{"image":{"registryId":"${acct}","repositoryName":"${repo}","imageId":{"imageDigest":"sha256:${hex64}","imageTag":"${hex8}"},"imageManifestMediaType":"application/vnd.oci.image.manifest.v1+json"}}`).
 		withRes(`[{"accountId":"${acct}","ARN":"arn:aws:ecr:${region}:${acct}:repository/${repo}"}]`)
 
+	pol := c.add("ecr", "PolicyExecutionEvent", W, "", "").
+		withRes(`[{"accountId":"${acct}","ARN":"arn:aws:ecr:${region}:${acct}:repository/${repo}"}]`)
+	pol.eventType = "AwsServiceEvent"
+	pol.svcEvent = compile(`{"repositoryName":"${repo}","lifecycleEventPolicy":{"lifecycleEventRules":[{"rulePriority":1,"description":"Expire untagged images","lifecycleEventSelection":{"tagStatus":"Untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":"expire"}],"lastEvaluatedAt":0,"policyVersion":1,"policyId":"${uuid2}"},"lifecycleEventImageActions":[{"lifecycleEventImage":{"digest":"sha256:${hex64}","tagStatus":"Untagged","pushedAt":${epochms}},"rulePriority":1}]}`)
+
 	// RDS.
 	c.add("rds", "CreateDBSnapshot", W, `{"dBSnapshotIdentifier":"${db}-nightly-${date}","dBInstanceIdentifier":"${db}"}`,
 		`{"dBSnapshotIdentifier":"${db}-nightly-${date}","dBInstanceIdentifier":"${db}","engine":"postgres","allocatedStorage":${n100},"status":"creating","port":5432,"availabilityZone":"${az}","vpcId":"${vpc}","instanceCreateTime":"${timeh}","masterUsername":"app","engineVersion":"16.3","licenseModel":"postgresql-license","snapshotType":"manual","optionGroupName":"default:postgres-16","percentProgress":0,"storageType":"gp3","encrypted":true,"kmsKeyId":"arn:aws:kms:${region}:${acct}:key/${kms}","dBSnapshotArn":"arn:aws:rds:${region}:${acct}:snapshot:${db}-nightly-${date}","iAMDatabaseAuthenticationEnabled":false,"processorFeatures":[],"dbiResourceId":"db-${up20}","tagList":[],"snapshotTarget":"region","storageThroughput":125,"dedicatedLogVolume":false,"multiTenant":false}`)

@@ -92,7 +92,7 @@ type AccountSpec struct {
 type RegionSpec struct {
 	Name string
 	// Scale multiplies the volume of automation and human activity in this
-	// Region (1 = the reference workload, about 20k records a day). 0 means 1.
+	// Region (1 = the reference workload, about 25k records a day). 0 means 1.
 	Scale float64
 }
 
@@ -108,7 +108,7 @@ func Presets() []string { return []string{"standard", "demo", "tiny"} }
 //     days, one incident of each kind per account+Region in days 8-10
 //     (about 1.3M records);
 //   - "demo": 1 account x 1 Region x 8 days, 6 anomalies and 4 traps on the
-//     last day (about 180k records, a few seconds);
+//     last day (about 175k records, a few seconds);
 //   - "tiny": 1 account x 1 Region x 3 days at a fifth of the volume, every
 //     kind planted on day 3; for tests.
 func Preset(name string) (Config, error) {

@@ -14,7 +14,9 @@
 //
 // # Determinism and concurrency
 //
-// Output is a pure function of the Config: every process draws from its own
+// Output is a pure function of the Config (for a given Go release, whose
+// compress/gzip and embedded time zone database are part of it): every
+// process draws from its own
 // PCG generator seeded from (seed, preset, account, Region, process name),
 // every record's details derive from a 64-bit per-event seed, time zones
 // come from the embedded tz database, and file names hash the file body.
@@ -48,7 +50,7 @@
 // # Normal behaviour
 //
 // Each account has a time zone; each of its Regions a volume Scale (1 is a
-// busy production Region, about 20k records a day). Per account+Region:
+// busy production Region, about 25k records a day). Per account+Region:
 //
 //   - Steady clients: overdispersed Poisson arrivals (Gamma-Poisson, shape
 //     2-8) around a rate that follows application load in local time (broad
@@ -59,9 +61,9 @@
 //     Secrets Manager, SSM parameter, ECR and DynamoDB calls, STS AssumeRole
 //     by applications and AWS services, and S3 data events
 //     (GetObject/PutObject/HeadObject/ListObjects/DeleteObject).
-//   - Autoscaling: the fleet scales out on weekday mornings (07:30 local)
-//     and in every evening (19:30), plus a few target-tracking changes in
-//     working hours: RunInstances, kms CreateGrant and ELB RegisterTargets by
+//   - Autoscaling: the fleet grows by about half on weekday mornings (07:30
+//     local) and shrinks back in the evening (19:30), plus about one
+//     target-tracking change a day in working hours: RunInstances, kms CreateGrant and ELB RegisterTargets by
 //     the Auto Scaling service-linked role, CompleteLifecycleAction by a hook
 //     Lambda, then DeregisterTargets and TerminateInstances. The fleet size
 //     drives the agents' steady traffic.
@@ -86,7 +88,8 @@
 //     whose resource updates often hit one API many times, ECS rolling
 //     deployments (image push, task definition, service update, target
 //     registration by the ECS service role) or CodeDeploy blue/green.
-//   - AWS service events: occasional automatic KMS key rotations.
+//   - AWS service events: the nightly ECR lifecycle-policy run
+//     (PolicyExecutionEvent) and occasional automatic KMS key rotations.
 //
 // Delivery follows CloudTrail: the records of [t, t+5m) go into one file per
 // account+Region named with delivery minute t+5m plus 0-4 minutes; 1% of
@@ -120,12 +123,12 @@
 //     their writing series busy enough to show it (10+ expected calls) drop
 //     together.
 //   - error_surge_write, error_surge_read (ApiErrorRateInsight, ErrorCode
-//     set): 30-90% of a write (read) API's calls fail with one code
+//     set): exactly 30-90% of a write (read) API's calls fail with one code
 //     (AccessDeniedException, ThrottlingException,
 //     Client.UnauthorizedOperation, Client.RequestLimitExceeded,
-//     AccessDenied) for 10-45 minutes; the API is called at least once a
-//     minute there (0.5 if nothing busier is free). The call volume is
-//     unchanged.
+//     AccessDenied) for 10-45 minutes. APIs are drawn in proportion to their
+//     traffic and the window must see at least one call a minute (0.5 if
+//     nothing busier is free). The call volume is unchanged.
 //
 // # Traps: activity that must produce no Insight
 //

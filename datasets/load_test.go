@@ -152,7 +152,7 @@ func labelledConfig() Config {
 	}
 	return Config{
 		Seed: 7, Start: monday, Days: 9, WarmupDays: 7,
-		Accounts: []AccountSpec{{ID: "123456789012", Name: "test-prod", TimeZone: "America/Chicago", Humans: 3,
+		Accounts: []AccountSpec{{ID: "123456789012", Name: "test-prod", TimeZone: "America/Chicago", Humans: 10,
 			Regions: []RegionSpec{{"us-east-1", 0.3}}}},
 		PerRegion:  per,
 		PerAccount: map[string]int{KindIAMBurst: 1, KindTrapDuplicate: 1, KindTrapLate: 1},

@@ -101,7 +101,7 @@ type cast struct {
 	fleet, lambdaLogs, lambdaApp, app, execRole, prom, datadog, cspm  uint16
 	asg, lifecycle, ecsSLR, cfn, codedeploy, ci, ciTF, dlm, scheduler uint16
 	etl, report, ops, extDNS, configRule, rdsBackup, logArchiver      uint16
-	kmsSvc, svcLambda, svcECS                                         uint16
+	kmsSvc, awsInternal, svcLambda, svcECS                            uint16
 }
 
 // build creates the stream's resources, actors and normal processes.
@@ -160,6 +160,7 @@ func (s *stream) build() *cast {
 		return s.addActor(&actor{kind: kind, invokedBy: by, uas: compileAll(by), ips: []string{by}, noTLS: true})
 	}
 	c.kmsSvc = svc(akServiceEvt, "kms.amazonaws.com")
+	c.awsInternal = svc(akServiceEvt, uaAWSInt)
 	c.svcLambda = svc(akService, "lambda.amazonaws.com")
 	c.svcECS = svc(akService, "ecs-tasks.amazonaws.com")
 
@@ -725,15 +726,22 @@ func (s *stream) deployBurst(r *rand.Rand, c *cast, t0 int64, p uint16) {
 	}
 }
 
-// genServiceEvents records AWS-initiated events: automatic KMS key
-// rotations (eventType AwsServiceEvent).
+// genServiceEvents records AWS-initiated events (eventType
+// AwsServiceEvent): the nightly run of ECR lifecycle policies, which
+// expires a few images, and occasional automatic KMS key rotations.
 func (s *stream) genServiceEvents(c *cast) {
 	r := s.rng("service-events")
-	rot := s.g.cat.id("kms", "RotateKey")
+	cat := s.g.cat
 	p := s.proc("service-events")
+	at := between(r, 60, 300) // minute of the UTC day the ECR policies run
+	for d := 0; d < s.minutes/1440; d++ {
+		for range between(r, 0, 4) {
+			s.emit(r, s.start+int64(d*1440+at)*60+int64(r.IntN(600)), cat.id("ecr", "PolicyExecutionEvent"), c.awsInternal, p)
+		}
+	}
 	for range s.res.kmsKeys {
 		if r.Float64() < 0.5 {
-			s.emit(r, s.start+int64(r.IntN(s.minutes*60)), rot, c.kmsSvc, p)
+			s.emit(r, s.start+int64(r.IntN(s.minutes*60)), cat.id("kms", "RotateKey"), c.kmsSvc, p)
 		}
 	}
 }

@@ -404,7 +404,12 @@ func (rd *renderer) appendRecord(b []byte, e *event) []byte {
 	b = strconv.AppendBool(b, !a.data)
 	b = append(b, `,"recipientAccountId":"`...)
 	b = append(b, s.acct.ID...)
-	b = append(b, `","eventCategory":"`...)
+	b = append(b, '"')
+	if a.svcEvent != nil {
+		b = append(b, `,"serviceEventDetails":`...)
+		b = a.svcEvent.appendTo(b, &c)
+	}
+	b = append(b, `,"eventCategory":"`...)
 	if a.data {
 		b = append(b, "Data"...)
 	} else {

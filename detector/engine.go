@@ -418,7 +418,7 @@ func (e *Engine) earlyWindows() {
 			if p < suspectP {
 				s.attrs.heat(from, m+keepAttrs)
 			}
-			if p < e.alpha(m-from+1) {
+			if p < e.alpha(m-from+1) && !e.routine(s, from, m) {
 				e.start(s, Spike, m-from+1, m)
 				break
 			}
@@ -471,6 +471,7 @@ func lessInsight(a, b *Insight) bool {
 func (e *Engine) closeMinute(m int64) {
 	e.stats.ClosedMinutes++
 	for _, r := range e.regList {
+		r.learnPrincipals(m - learnLag)
 		r.close(&e.cfg, m)
 		if r.isGap(m) {
 			e.stats.GapMinutes++
@@ -506,16 +507,19 @@ func (e *Engine) early(s *series, m int64, reg *region) {
 		e.dirtySet[s] = struct{}{}
 		e.dirty = append(e.dirty, s)
 	}
-	if c < float64(e.cfg.MinCount) {
-		return
-	}
 	mu, v := s.kind.spike(e, reg.slot(m), m)
 	if !models.MayBeHigh(c, mu, v) {
 		return
 	}
+	// Count attribution values from the first unusual call on, so that a
+	// Start found later (a window, novelty) names the principals of its
+	// first minutes too.
 	s.attrs.heat(m, m+keepAttrs)
+	if c < float64(e.cfg.MinCount) {
+		return
+	}
 	p := models.UpperTail(c, mu, v)
-	if p < e.cfg.StartP {
+	if p < e.cfg.StartP && !e.routine(s, m, m) {
 		s.al = &alarm{dir: Spike, start: m, scale: 1, p: p, last: m - 1, end: m + 1}
 		s.al.startTotal = c
 		e.emitStart(s, m, c, 1, mu)
@@ -589,7 +593,7 @@ func (e *Engine) test(s *series, m int64) {
 		if p < suspectP {
 			s.attrs.heat(from, m+keepAttrs)
 		}
-		if p < e.alpha(m-from+1) {
+		if p < e.alpha(m-from+1) && !e.routine(s, from, m) {
 			e.start(s, Spike, m-from+1, m)
 			return
 		}

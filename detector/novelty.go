@@ -76,6 +76,7 @@ func (r *novelRing) first(from, to int64) int64 {
 // call as novel when the principal is new to the account and Region.
 func (e *Engine) observeNovelty(reg *region, s *series, arn string, m int64) {
 	id := e.vals.id(principal(arn))
+	reg.principalSeries(id).counts.add(m, 1)
 	if reg.principals == nil {
 		reg.principals = map[uint32]int32{}
 	}

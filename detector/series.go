@@ -40,6 +40,8 @@ type region struct {
 	// and those by principals new to the account and Region.
 	principals          map[uint32]int32
 	writes, novelWrites float64
+	// actors models each principal's write calls (principal.go).
+	actors map[uint32]*principalSeries
 }
 
 // dispersionPool accumulates, over the sparse series of a region, the

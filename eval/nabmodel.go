@@ -97,7 +97,7 @@ func (d *NABModel) push(t time.Time, v float64, score bool) float64 {
 			for k := 0; k < w; k++ {
 				j := (d.n - 1 - k) % len(d.hist)
 				obs += d.hist[j]
-				muH += d.m.ExpectHour(d.slots[j])
+				muH += d.m.ExpectHour(&d.cfg, d.slots[j])
 				muM += d.m.Expect(&d.cfg, d.slots[j])
 			}
 			p = math.Min(p, models.UpperTail(math.Round(obs), muH, d.m.SpikeVariance(&d.cfg, muH, w)))

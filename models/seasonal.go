@@ -43,6 +43,9 @@ type SeasonalConfig struct {
 	// sums, each with DispersionPriorCalls calls of weight. The detector
 	// sets them per account and Region from its sparse APIs.
 	DispersionPrior, DispersionPriorBlock, DispersionPriorCalls float64
+	// SlotPrior is the weight, in calls, of the series' overall rate in
+	// each hour slot's estimate.
+	SlotPrior float64
 	// HourPrior is the pseudo-count per minute of the hour that shrinks the
 	// minute-of-hour shares toward uniform for sparse series.
 	HourPrior float64
@@ -66,6 +69,7 @@ func DefaultSeasonalConfig() SeasonalConfig {
 		DispersionPrior:      1.5,
 		DispersionPriorBlock: 1.5,
 		DispersionPriorCalls: 20,
+		SlotPrior:            2,
 		HourPrior:            1,
 		HourMinutes:          7 * 1440,
 		Clip:                 4,
@@ -146,23 +150,36 @@ func (m *Seasonal) share(c *SeasonalConfig, mi uint8) float64 {
 	return 60 * (float64(m.moh[mi]) + prior) / (float64(m.mohSum) + 60*prior)
 }
 
-// profile returns the hour slot's expected calls per minute, never below
-// the Jeffreys-style floor of half a call over the minutes watched: a
-// series that has stayed at zero is not certain never to be called, and a
-// zero expectation would make its first calls infinitely surprising.
-func (m *Seasonal) profile(h uint8) float64 {
-	floor := 0.0
+// profile returns the hour slot's expected calls per minute. A slot's own
+// estimate is shrunk toward the series' overall rate by a Gamma prior worth
+// SlotPrior calls (empirical Bayes): a busy series keeps its daily rhythm,
+// while a series that makes a few calls a week has no reliable rhythm, and
+// a call at an hour it happened not to use yet is no surprise. The overall
+// rate itself is never below half a call over the minutes watched: a series
+// that has stayed at zero is not certain never to be called.
+func (m *Seasonal) profile(c *SeasonalConfig, s Slot) float64 {
+	all := float64(m.all)
 	if m.n > 0 {
-		floor = 0.5 / float64(m.n)
+		all = math.Max(all, 0.5/float64(m.n))
 	}
-	if m.seen(h) {
-		return math.Max(floor, float64(m.prof[h]))
+	h := s.Hour
+	if !m.seen(h) {
+		if other := (h + 24) % 48; m.seen(other) {
+			h = other
+		} else {
+			return all
+		}
 	}
-	other := (h + 24) % 48
-	if m.seen(other) {
-		return math.Max(floor, float64(m.prof[other]))
+	perWeek := 300.0
+	if h >= 24 {
+		perWeek = 120
 	}
-	return math.Max(floor, float64(m.all))
+	exposure := math.Min(60*float64(m.hours[h])+float64(s.Minute)+1, c.ProfileWeeks*perWeek)
+	if all <= 0 {
+		return float64(m.prof[h])
+	}
+	calls := float64(m.prof[h]) * exposure
+	return (calls + c.SlotPrior) / (exposure + c.SlotPrior/all)
 }
 
 func (m *Seasonal) lvl() float64 {
@@ -174,14 +191,14 @@ func (m *Seasonal) lvl() float64 {
 
 // ExpectHour returns the expected count of a minute in slot s judged by the
 // hour's average rate: the yardstick for spikes.
-func (m *Seasonal) ExpectHour(s Slot) float64 {
-	return m.lvl() * m.profile(s.Hour)
+func (m *Seasonal) ExpectHour(c *SeasonalConfig, s Slot) float64 {
+	return m.lvl() * m.profile(c, s)
 }
 
 // Expect returns the expected count of a minute in slot s including the
 // minute-of-hour rhythm: the yardstick for drops.
 func (m *Seasonal) Expect(c *SeasonalConfig, s Slot) float64 {
-	return m.lvl() * m.profile(s.Hour) * m.share(c, s.Minute)
+	return m.lvl() * m.profile(c, s) * m.share(c, s.Minute)
 }
 
 // block accumulates the sums of one block scale and the dispersion of
@@ -224,7 +241,7 @@ func (m *Seasonal) ExpectSpan(c *SeasonalConfig, s Slot, n int) float64 {
 	for k := 0; k < n && int(s.Minute)+k < 60; k++ {
 		sum += m.share(c, s.Minute+uint8(k))
 	}
-	return m.lvl() * m.profile(s.Hour) * sum
+	return m.lvl() * m.profile(c, s) * sum
 }
 
 // SpikeVariance returns the variance of the sum over a window of the given
@@ -280,7 +297,7 @@ func Clamp(clip, v, mean, variance float64) float64 {
 // change is learned, but not the dispersion, which would otherwise learn
 // from the anomaly that the series is erratic and hide it.
 func (m *Seasonal) Update(c *SeasonalConfig, s Slot, v float64, suspect bool) {
-	muH := m.ExpectHour(s)
+	muH := m.ExpectHour(c, s)
 	muM := m.Expect(c, s)
 	cv := math.Max(0, v)
 	if m.n > 0 {

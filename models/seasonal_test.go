@@ -63,13 +63,13 @@ func TestSeasonalLearnsDailyAndWeeklyRhythm(t *testing.T) {
 	}{
 		{SlotOf(10, 5, 2), 10}, {SlotOf(3, 5, 2), 1}, {SlotOf(10, 5, 6), 0.2},
 	} {
-		if got := m.ExpectHour(tc.s); math.Abs(got-tc.want) > 0.15*tc.want {
+		if got := m.ExpectHour(&c, tc.s); math.Abs(got-tc.want) > 0.15*tc.want {
 			t.Errorf("ExpectHour(%+v) = %.3f, want %.3f ± 15%%", tc.s, got, tc.want)
 		}
 	}
 	// A Poisson series has dispersion close to 1 and a count of 40 in a
 	// busy minute is far in the tail.
-	mu := m.ExpectHour(SlotOf(10, 5, 2))
+	mu := m.ExpectHour(&c, SlotOf(10, 5, 2))
 	if p := UpperTail(40, mu, m.SpikeVariance(&c, mu, 1)); p > 1e-7 {
 		t.Errorf("UpperTail(40 | busy hour) = %g, want < 1e-7", p)
 	}
@@ -105,7 +105,7 @@ func TestSeasonalCronRunsAreRegularAndMissesAreVisible(t *testing.T) {
 	}
 	// A run at its usual size, judged against the hour's average rate, is
 	// no spike.
-	mu := m.ExpectHour(run)
+	mu := m.ExpectHour(&c, run)
 	if p := UpperTail(4, mu, m.SpikeVariance(&c, mu, 1)); p < 1e-4 {
 		t.Errorf("UpperTail(4 | run vs hour average) = %g, want unsurprising", p)
 	}
@@ -117,7 +117,7 @@ func TestSeasonalAdaptsToLevelShiftWithinADay(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	feed(&m, &c, rng, 14, func(int, int, bool) float64 { return 20 })
 	feed(&m, &c, rng, 1, func(int, int, bool) float64 { return 60 })
-	if got := m.ExpectHour(SlotOf(12, 0, 1)); got < 45 {
+	if got := m.ExpectHour(&c, SlotOf(12, 0, 1)); got < 45 {
 		t.Errorf("ExpectHour after a day at 3x = %.1f, want >= 45", got)
 	}
 }
@@ -127,11 +127,11 @@ func TestSeasonalIsRobustToAShortSpike(t *testing.T) {
 	var m Seasonal
 	rng := rand.New(rand.NewPCG(7, 8))
 	feed(&m, &c, rng, 14, func(int, int, bool) float64 { return 5 })
-	before := m.ExpectHour(SlotOf(12, 0, 1))
+	before := m.ExpectHour(&c, SlotOf(12, 0, 1))
 	for mi := 0; mi < 30; mi++ {
 		m.Update(&c, SlotOf(12, mi, 1), 500, true)
 	}
-	after := m.ExpectHour(SlotOf(12, 0, 1))
+	after := m.ExpectHour(&c, SlotOf(12, 0, 1))
 	if after > 1.5*before {
 		t.Errorf("30 minutes at 100x moved the expectation from %.2f to %.2f, want < +50%%", before, after)
 	}
@@ -144,7 +144,7 @@ func TestSeedZerosKeepsFirstBurstOutOfBaseline(t *testing.T) {
 	for mi := 0; mi < 10; mi++ {
 		m.Update(&c, SlotOf(3, mi, 2), 40, true)
 	}
-	if got := m.ExpectHour(SlotOf(3, 11, 2)); got > 0.5 {
+	if got := m.ExpectHour(&c, SlotOf(3, 11, 2)); got > 0.5 {
 		t.Errorf("ExpectHour after a first burst = %.3f, want near 0", got)
 	}
 }

@@ -1,0 +1,88 @@
+package detector
+
+import "math"
+
+// Routine bursts: automation (a CI role deploying, an autoscaler) makes
+// bursts of calls across many APIs at random times. Per API such a burst
+// can look unusual, above all on an API the automation rarely touches; per
+// principal it is the principal's everyday behaviour. Each account-Region
+// therefore also tracks the write calls of each of its principals, all APIs
+// together, and the largest 10-minute burst each has made recently. A
+// spike of an API whose calls come mostly from one principal starts an
+// Insight only if that principal is doing more than it has done before:
+// more than routineFactor times its recent peak. This is the detector's
+// automatic version of the per-principal allow-lists users ask for
+// (detection notes, "alert fatigue from automation"), and it is
+// nonparametric on purpose: burst sizes (a deploy of 20 or of 100 calls)
+// have tails no one-parameter count law fits. A new principal has no peak,
+// so its bursts are never routine.
+
+// routineFactor is how far beyond its recent peak a principal's burst may
+// go and still be routine: the peak of a few weeks is only a sample of its
+// bursts, and the next one may well be somewhat larger.
+const routineFactor = 2
+
+// peakMemory is the decay time (minutes) of a principal's peak: bursts
+// older than a few weeks are forgotten.
+const peakMemory = 14 * 1440
+
+// principalSeries counts one principal's write calls in one account and
+// Region.
+type principalSeries struct {
+	counts ring
+	peak   float64 // largest recent 10-minute sum, decayed
+	last   int64   // minute of the last peak update
+}
+
+func (reg *region) principalSeries(id uint32) *principalSeries {
+	if reg.actors == nil {
+		reg.actors = map[uint32]*principalSeries{}
+	}
+	p := reg.actors[id]
+	if p == nil {
+		p = &principalSeries{}
+		reg.actors[id] = p
+	}
+	return p
+}
+
+// learnPrincipals updates the principals' peaks with the 10-minute window
+// ending at the closed minute t, every ten minutes.
+func (reg *region) learnPrincipals(t int64) {
+	if t < reg.first || (t+1)%10 != 0 {
+		return
+	}
+	for _, p := range reg.actors {
+		if p.last != 0 {
+			p.peak *= math.Exp(-float64(t-p.last) / peakMemory)
+		}
+		p.last = t
+		p.peak = math.Max(p.peak, p.counts.sum(t-9, t))
+	}
+}
+
+// routine reports whether the spike of s over [from, to] is explained by
+// its leading principal's usual behaviour.
+func (e *Engine) routine(s *series, from, to int64) bool {
+	h := s.attrs.hot
+	if h == nil || s.id.typ != APICallRate {
+		return false
+	}
+	var top uint32
+	var topN, sum float64
+	for v, n := range h.vals[0] {
+		sum += n
+		if n > topN || (n == topN && v < top) {
+			top, topN = v, n
+		}
+	}
+	if sum == 0 || topN < sum/2 {
+		return false // no leading principal
+	}
+	p := s.reg.actors[e.vals.id(principal(e.vals.strs[top]))]
+	if p == nil || p.peak == 0 {
+		return false
+	}
+	// The principal's calls in the 10 minutes ending at to, all APIs.
+	return p.counts.sum(max(from, to-9), to) <= routineFactor*p.peak
+}
