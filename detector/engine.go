@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/trailsight/trailsight/baseline"
 	"github.com/trailsight/trailsight/cloudtrail"
 	"github.com/trailsight/trailsight/models"
 )
@@ -243,7 +244,7 @@ func (e *Engine) observe(ev *cloudtrail.Event) Result {
 	if e.clock != 0 && m > e.clock+60 {
 		return FromFuture
 	}
-	if e.closed != 0 && m <= e.closed-ringSize {
+	if e.closed != 0 && m <= e.closed-baseline.MinutesKept {
 		return TooOld
 	}
 	now := e.clock
@@ -266,7 +267,7 @@ func (e *Engine) observe(ev *cloudtrail.Event) Result {
 
 	acct := ev.RecipientAccountID
 	reg := e.region(acct, ev.AWSRegion, m)
-	reg.total.add(m, 1)
+	reg.total.Add(m, 1)
 	if !ev.IsManagement() || !e.counted(ev) {
 		return NotAnalysed
 	}
@@ -274,7 +275,7 @@ func (e *Engine) observe(ev *cloudtrail.Event) Result {
 	// The calls of an API, the denominator of its error rates: the
 	// call-rate series itself for write APIs (readOnly is a property of
 	// the API), a count-only series for read APIs.
-	var calls *ring
+	var calls *baseline.Counts
 	var cs *callSeries
 	var total float64
 	if ev.IsWrite() {
@@ -291,7 +292,7 @@ func (e *Engine) observe(ev *cloudtrail.Event) Result {
 		api.total++
 		total = api.total
 	}
-	calls.add(m, 1)
+	calls.Add(m, 1)
 
 	arn, ua := ev.UserIdentityARN, ev.UserAgent
 	if arn == "" {
@@ -303,7 +304,7 @@ func (e *Engine) observe(ev *cloudtrail.Event) Result {
 	res := NotWrite
 	if ev.ErrorCode != "" {
 		s := e.errSeries(k, ev.ErrorCode, reg, calls, total, m)
-		s.counts.add(m, 1)
+		s.counts.Add(m, 1)
 		vals := [3]uint32{e.vals.id(arn), e.vals.id(ua), 0}
 		s.attrs.observe(m, &vals, 1)
 		res = CountedError
@@ -346,7 +347,7 @@ func (e *Engine) callSeries(k apiKey, reg *region, m int64) *callSeries {
 	return s
 }
 
-func (e *Engine) errSeries(k apiKey, code string, reg *region, api *ring, calls float64, m int64) *errSeries {
+func (e *Engine) errSeries(k apiKey, code string, reg *region, api *baseline.Counts, calls float64, m int64) *errSeries {
 	ek := errKey{k, code}
 	s := e.errs[ek]
 	if s == nil {
@@ -397,7 +398,7 @@ func (e *Engine) Advance(ctx context.Context, now time.Time) error {
 func (e *Engine) earlyWindows() {
 	for _, s := range e.dirty {
 		delete(e.dirtySet, s)
-		m := min(s.counts.head(), e.maxMinute)
+		m := min(s.counts.Head(), e.maxMinute)
 		if s.al != nil || m <= e.closed || !e.warm(s.reg, m) {
 			continue
 		}
@@ -406,7 +407,7 @@ func (e *Engine) earlyWindows() {
 		}
 		for _, w := range spikeScales[1:] {
 			from := max(m-w+1, int64(s.rearm))
-			obs := s.counts.sum(from, m)
+			obs := s.counts.Sum(from, m)
 			if obs < float64(e.cfg.MinCount) {
 				continue
 			}
@@ -502,7 +503,7 @@ func (e *Engine) early(s *series, m int64, reg *region) {
 	if s.al != nil || m < int64(s.rearm) || !e.warm(reg, m) {
 		return
 	}
-	c := s.counts.get(m)
+	c := s.counts.Get(m)
 	if _, ok := e.dirtySet[s]; !ok {
 		e.dirtySet[s] = struct{}{}
 		e.dirty = append(e.dirty, s)
@@ -545,7 +546,7 @@ const learnLag = 30
 
 func (e *Engine) evaluate(s *series, m int64) {
 	reg := s.reg
-	c := s.counts.get(m)
+	c := s.counts.Get(m)
 	if s.al != nil {
 		e.track(s, m)
 	} else if m >= int64(s.rearm) && e.warm(reg, m) {
@@ -564,7 +565,7 @@ func (e *Engine) evaluate(s *series, m int64) {
 		// unusual minutes are learned in full, or routine bursts would
 		// slowly be forgotten and become Insights.
 		suspect := (s.al != nil && t >= s.al.start) || t < int64(s.rearm)
-		s.kind.learn(e, reg.slot(t), t, s.counts.get(t), suspect)
+		s.kind.learn(e, reg.slot(t), t, s.counts.Get(t), suspect)
 	}
 }
 
@@ -581,7 +582,7 @@ func (e *Engine) test(s *series, m int64) {
 	minCount := float64(e.cfg.MinCount)
 	for _, w := range spikeScales {
 		from := max(m-w+1, int64(s.rearm))
-		obs := s.counts.sum(from, m)
+		obs := s.counts.Sum(from, m)
 		if obs < minCount {
 			continue
 		}
@@ -613,7 +614,7 @@ func (e *Engine) test(s *series, m int64) {
 		if mu < 3 {
 			continue
 		}
-		obs := s.counts.sum(from, m)
+		obs := s.counts.Sum(from, m)
 		if !models.MayBeLow(obs, mu, v) {
 			continue
 		}
@@ -626,21 +627,21 @@ func (e *Engine) test(s *series, m int64) {
 			return
 		}
 	}
-	if (m+1)%blockMinutes != 0 {
+	if (m+1)%baseline.BlockMinutes != 0 {
 		return
 	}
-	b1 := m / blockMinutes
+	b1 := m / baseline.BlockMinutes
 	for _, nb := range blockScales {
 		b0 := b1 - nb + 1
-		from := b0 * blockMinutes
-		if from < int64(s.rearm) || s.reg.lastGap >= from || b0 < s.counts.oldestBlock() {
+		from := b0 * baseline.BlockMinutes
+		if from < int64(s.rearm) || s.reg.lastGap >= from || b0 < s.counts.OldestBlock() {
 			return
 		}
 		mu, v := s.kind.dropBlocks(e, b0, b1)
 		if mu < 3 {
 			continue
 		}
-		obs := s.counts.blockSum(b0, b1)
+		obs := s.counts.BlockSum(b0, b1)
 		if !models.MayBeLow(obs, mu, v) {
 			continue
 		}
@@ -648,7 +649,7 @@ func (e *Engine) test(s *series, m int64) {
 		if p < suspectP {
 			s.attrs.heat(from, m+keepAttrs)
 		}
-		if p < e.alpha(nb*blockMinutes) {
+		if p < e.alpha(nb*baseline.BlockMinutes) {
 			e.startBlocks(s, b0, b1, m)
 			return
 		}
@@ -661,19 +662,19 @@ func (e *Engine) startBlocks(s *series, b0, b1, m int64) {
 	j0, p := b1, 1.0
 	for j := b0; j <= b1; j++ {
 		mu, v := s.kind.dropBlocks(e, j, b1)
-		q := models.LowerTail(s.counts.blockSum(j, b1), mu, v)
-		if q < e.alpha((b1-j+1)*blockMinutes) {
+		q := models.LowerTail(s.counts.BlockSum(j, b1), mu, v)
+		if q < e.alpha((b1-j+1)*baseline.BlockMinutes) {
 			j0, p = j, q
 			break
 		}
 	}
-	start := j0 * blockMinutes
-	s.al = &alarm{dir: Drop, start: start, scale: int((b1 - j0 + 1) * blockMinutes), p: p, last: start - 1}
+	start := j0 * baseline.BlockMinutes
+	s.al = &alarm{dir: Drop, start: start, scale: int((b1 - j0 + 1) * baseline.BlockMinutes), p: p, last: start - 1}
 	// Blocks older than the minute ring are folded whole.
-	inRing := s.counts.head() - ringSize + 1
-	for b := j0; (b+1)*blockMinutes <= inRing && b <= b1; b++ {
+	inRing := s.counts.Head() - baseline.MinutesKept + 1
+	for b := j0; (b+1)*baseline.BlockMinutes <= inRing && b <= b1; b++ {
 		mu, _ := s.kind.dropBlocks(e, b, b)
-		e.foldSpan(s, (b+1)*blockMinutes-1, s.counts.block(b), mu)
+		e.foldSpan(s, (b+1)*baseline.BlockMinutes-1, s.counts.Block(b), mu)
 	}
 	for t := s.al.last + 1; t <= min(m, e.closed); t++ {
 		e.fold(s, t)
@@ -698,7 +699,7 @@ func (e *Engine) start(s *series, dir Direction, w, m int64) {
 	from := m - w + 1
 	start, p := m, 1.0
 	for j := from; j <= m; j++ {
-		obs := s.counts.sum(j, m)
+		obs := s.counts.Sum(j, m)
 		var q float64
 		if dir == Spike {
 			if obs < float64(e.cfg.MinCount) {
@@ -717,7 +718,7 @@ func (e *Engine) start(s *series, dir Direction, w, m int64) {
 	}
 	// Leading minutes that add no evidence are not part of the Insight.
 	for start < m {
-		c := s.counts.get(start)
+		c := s.counts.Get(start)
 		if dir == Spike {
 			if mu, _ := s.kind.spikeWindow(e, start, start); c > mu {
 				break
@@ -732,7 +733,7 @@ func (e *Engine) start(s *series, dir Direction, w, m int64) {
 	for t := start; t <= min(m, e.closed); t++ {
 		e.fold(s, t)
 	}
-	obs := s.counts.sum(start, m)
+	obs := s.counts.Sum(start, m)
 	mu, _ := s.kind.spikeWindow(e, start, m)
 	if dir == Drop {
 		mu, _ = s.kind.dropWindow(e, start, m)
@@ -754,7 +755,7 @@ func (e *Engine) fold(s *series, t int64) {
 	} else {
 		mu, _ = s.kind.dropWindow(e, t, t)
 	}
-	e.foldSpan(s, t, s.counts.get(t), mu)
+	e.foldSpan(s, t, s.counts.Get(t), mu)
 }
 
 // foldSpan folds the minutes up to t, with count c and expectation mu.
@@ -800,7 +801,7 @@ func (e *Engine) track(s *series, m int64) {
 			if from < a.start {
 				from = a.start
 			}
-			obs := s.counts.sum(from, m)
+			obs := s.counts.Sum(from, m)
 			mu, v := s.kind.spikeWindow(e, from, m)
 			if models.MayBeHigh(obs, mu, v) && models.UpperTail(obs, mu, v) < e.cfg.EndP {
 				normal = false
@@ -809,7 +810,7 @@ func (e *Engine) track(s *series, m int64) {
 		}
 	} else {
 		from := m - int64(a.scale) + 1
-		obs := s.counts.sum(from, m)
+		obs := s.counts.Sum(from, m)
 		mu, v := s.kind.dropWindow(e, from, m)
 		if models.MayBeLow(obs, mu, v) && models.LowerTail(obs, mu, v) < e.cfg.EndP {
 			normal = false

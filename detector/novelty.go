@@ -3,6 +3,7 @@ package detector
 import (
 	"strings"
 
+	"github.com/trailsight/trailsight/baseline"
 	"github.com/trailsight/trailsight/models"
 )
 
@@ -50,7 +51,7 @@ func (r *novelRing) add(m int64) {
 		r.head = m
 	}
 	if m > r.head-64 {
-		r.c[m&63] = sat16(int(r.c[m&63]) + 1)
+		r.c[m&63] = baseline.Sat16(int(r.c[m&63]) + 1)
 	}
 }
 
@@ -76,7 +77,7 @@ func (r *novelRing) first(from, to int64) int64 {
 // call as novel when the principal is new to the account and Region.
 func (e *Engine) observeNovelty(reg *region, s *series, arn string, m int64) {
 	id := e.vals.id(principal(arn))
-	reg.principalSeries(id).counts.add(m, 1)
+	reg.principalSeries(id).counts.Add(m, 1)
 	if reg.principals == nil {
 		reg.principals = map[uint32]int32{}
 	}
@@ -137,7 +138,7 @@ func (e *Engine) testNovelty(s *series, w, m int64) bool {
 		e.fold(s, t)
 	}
 	exp, _ := s.kind.spikeWindow(e, start, m)
-	e.emitStart(s, start, s.counts.sum(start, m), int(m-start+1), exp/float64(m-start+1))
+	e.emitStart(s, start, s.counts.Sum(start, m), int(m-start+1), exp/float64(m-start+1))
 	return true
 }
 

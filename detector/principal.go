@@ -1,6 +1,10 @@
 package detector
 
-import "math"
+import (
+	"math"
+
+	"github.com/trailsight/trailsight/baseline"
+)
 
 // Routine bursts: automation (a CI role deploying, an autoscaler) makes
 // bursts of calls across many APIs at random times. Per API such a burst
@@ -29,7 +33,7 @@ const peakMemory = 14 * 1440
 // principalSeries counts one principal's write calls in one account and
 // Region.
 type principalSeries struct {
-	counts ring
+	counts baseline.Counts
 	peak   float64 // largest recent 10-minute sum, decayed
 	last   int64   // minute of the last peak update
 }
@@ -57,7 +61,7 @@ func (reg *region) learnPrincipals(t int64) {
 			p.peak *= math.Exp(-float64(t-p.last) / peakMemory)
 		}
 		p.last = t
-		p.peak = math.Max(p.peak, p.counts.sum(t-9, t))
+		p.peak = math.Max(p.peak, p.counts.Sum(t-9, t))
 	}
 }
 
@@ -84,5 +88,5 @@ func (e *Engine) routine(s *series, from, to int64) bool {
 		return false
 	}
 	// The principal's calls in the 10 minutes ending at to, all APIs.
-	return p.counts.sum(max(from, to-9), to) <= routineFactor*p.peak
+	return p.counts.Sum(max(from, to-9), to) <= routineFactor*p.peak
 }

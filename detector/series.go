@@ -4,6 +4,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/trailsight/trailsight/baseline"
 	"github.com/trailsight/trailsight/models"
 )
 
@@ -16,14 +17,14 @@ type region struct {
 	loc           *time.Location
 	first         int64 // first minute seen
 
-	total   ring
+	total   baseline.Counts
 	model   models.Seasonal
-	gaps    [ringSize / 64]uint64 // bit per closed minute: treated as a gap
-	gapRun  int                   // consecutive gap minutes so far
-	lastGap int64                 // newest gap minute
+	gaps    [baseline.MinutesKept / 64]uint64 // bit per closed minute: treated as a gap
+	gapRun  int                               // consecutive gap minutes so far
+	lastGap int64                             // newest gap minute
 
-	slotAt   [ringSize]int64 // minute each cached slot belongs to
-	slotMemo [ringSize]models.Slot
+	slotAt   [baseline.MinutesKept]int64 // minute each cached slot belongs to
+	slotMemo [baseline.MinutesKept]models.Slot
 
 	// cfg is the Engine's model configuration with the dispersion priors
 	// of this account and Region: how clustered the calls of its sparse
@@ -73,7 +74,7 @@ func (r *region) poolBlock(c float64) {
 
 // slot returns minute m's place in the week in the account's time zone.
 func (r *region) slot(m int64) models.Slot {
-	i := m & (ringSize - 1)
+	i := m & (baseline.MinutesKept - 1)
 	if r.slotAt[i] == m {
 		return r.slotMemo[i]
 	}
@@ -84,11 +85,11 @@ func (r *region) slot(m int64) models.Slot {
 }
 
 func (r *region) close(cfg *Config, m int64) {
-	c := r.total.get(m)
+	c := r.total.Get(m)
 	s := r.slot(m)
 	mu := r.model.Expect(&r.cfg, s)
 	gap := r.model.Minutes() > 1440 && mu >= 4 && c < gapShare*mu
-	i, bit := (m&(ringSize-1))/64, uint64(1)<<(m&63)
+	i, bit := (m&(baseline.MinutesKept-1))/64, uint64(1)<<(m&63)
 	if gap {
 		r.gaps[i] |= bit
 		r.gapRun++
@@ -108,7 +109,7 @@ func (r *region) close(cfg *Config, m int64) {
 const gapShare = 0.1
 
 func (r *region) isGap(m int64) bool {
-	return r.gaps[(m&(ringSize-1))/64]&(uint64(1)<<(m&63)) != 0 && r.gapRun <= maxGap
+	return r.gaps[(m&(baseline.MinutesKept-1))/64]&(uint64(1)<<(m&63)) != 0 && r.gapRun <= maxGap
 }
 
 func (r *region) gapIn(from, to int64) bool {
@@ -173,7 +174,7 @@ type series struct {
 	id     keyID
 	reg    *region
 	kind   seriesKind
-	counts ring // calls (call rate) or errors (error rate) per minute
+	counts baseline.Counts // calls (call rate) or errors (error rate) per minute
 	attrs  attrs
 	al     *alarm // nil while no Insight is open
 	rearm  int32  // no new Start before this minute
@@ -188,9 +189,9 @@ func (s *series) baseline(start int64) (avg float64, dur int, hist float64) {
 	dur = 10080 + int(start-day*1440)
 	count := 0.0
 	for d := day - 7; d < day; d++ {
-		count += s.counts.day(d)
+		count += s.counts.Day(d)
 	}
-	today := s.counts.day(day) - s.counts.sum(start, s.counts.head())
+	today := s.counts.Day(day) - s.counts.Sum(start, s.counts.Head())
 	if today > 0 {
 		count += today
 	}
@@ -235,11 +236,11 @@ func (c *callSeries) dropWindow(e *Engine, from, to int64) (float64, float64) {
 func (c *callSeries) dropBlocks(e *Engine, b0, b1 int64) (float64, float64) {
 	mu := 0.0
 	for b := b0; b <= b1; b++ {
-		m := b * blockMinutes
+		m := b * baseline.BlockMinutes
 		sl := c.reg.slot(m)
-		mu += c.model.ExpectSpan(&c.reg.cfg, sl, blockMinutes)
+		mu += c.model.ExpectSpan(&c.reg.cfg, sl, baseline.BlockMinutes)
 	}
-	return mu, c.model.DropVariance(&c.reg.cfg, mu, int(b1-b0+1)*blockMinutes)
+	return mu, c.model.DropVariance(&c.reg.cfg, mu, int(b1-b0+1)*baseline.BlockMinutes)
 }
 
 // minDropHistory is how much history (minutes) a series needs, in total and
@@ -261,7 +262,7 @@ func (c *callSeries) learn(_ *Engine, s models.Slot, t int64, count float64, sus
 			c.reg.poolMinute(count)
 		}
 		if (s.Minute+1)%10 == 0 {
-			if obs := c.counts.sum(t-9, t); obs > 0 {
+			if obs := c.counts.Sum(t-9, t); obs > 0 {
 				c.reg.poolBlock(obs)
 			}
 		}
@@ -272,23 +273,23 @@ func (c *callSeries) learn(_ *Engine, s models.Slot, t int64, count float64, sus
 // apiSeries counts the calls of a read-only API, the denominator of its
 // error rates.
 type apiSeries struct {
-	counts ring
+	counts baseline.Counts
 	total  float64 // calls so far, to seed new error series
 }
 
 // errSeries counts the calls of one API that failed with one error code.
 type errSeries struct {
 	series
-	api   *ring // the API's calls per minute
+	api   *baseline.Counts // the API's calls per minute
 	model models.Rate
 }
 
 func (c *errSeries) spike(e *Engine, _ models.Slot, m int64) (float64, float64) {
-	return c.model.Expect(&e.cfg.Rate, c.api.get(m))
+	return c.model.Expect(&e.cfg.Rate, c.api.Get(m))
 }
 
 func (c *errSeries) spikeWindow(e *Engine, from, to int64) (float64, float64) {
-	return c.model.Expect(&e.cfg.Rate, c.api.sum(from, to))
+	return c.model.Expect(&e.cfg.Rate, c.api.Sum(from, to))
 }
 
 func (c *errSeries) dropWindow(*Engine, int64, int64) (float64, float64) { return 0, 0 }
@@ -299,7 +300,7 @@ func (c *errSeries) dropBlocks(*Engine, int64, int64) (float64, float64) { retur
 func (c *errSeries) dropsAllowed(*Engine, int64) bool { return false }
 
 func (c *errSeries) learn(e *Engine, _ models.Slot, m int64, count float64, suspect bool) {
-	calls := c.api.get(m)
+	calls := c.api.Get(m)
 	mu, v := c.model.Expect(&e.cfg.Rate, calls)
 	c.model.Update(&e.cfg.Rate, count, calls, mu, v, suspect)
 }

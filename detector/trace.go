@@ -46,13 +46,13 @@ func (e *Engine) trace(s *series, m int64, c float64) {
 		p.ExpectedMinute = k.model.Expect(&s.reg.cfg, sl)
 		p.BandMinute = sqrt(k.model.DropVariance(&s.reg.cfg, p.ExpectedMinute, 1))
 	case *errSeries:
-		p.Calls = k.api.get(m)
+		p.Calls = k.api.Get(m)
 		mu, v := k.spike(e, s.reg.slot(m), m)
 		p.Expected, p.Band = mu, sqrt(v)
 	}
 	for i, w := range spikeScales {
 		p.SpikeP[i] = 1
-		if obs := s.counts.sum(m-w+1, m); obs > 0 {
+		if obs := s.counts.Sum(m-w+1, m); obs > 0 {
 			mu, v := s.kind.spikeWindow(e, m-w+1, m)
 			p.SpikeP[i] = models.UpperTail(obs, mu, v)
 		}
@@ -61,7 +61,7 @@ func (e *Engine) trace(s *series, m int64, c float64) {
 		p.DropP[i] = 1
 		if s.kind.dropsAllowed(e, m) {
 			mu, v := s.kind.dropWindow(e, m-w+1, m)
-			p.DropP[i] = models.LowerTail(s.counts.sum(m-w+1, m), mu, v)
+			p.DropP[i] = models.LowerTail(s.counts.Sum(m-w+1, m), mu, v)
 		}
 	}
 	e.traceFn(p)
