@@ -602,7 +602,8 @@ func (e *Engine) test(s *series, m int64) {
 	if !s.kind.dropsAllowed(e, m) {
 		return
 	}
-	for _, w := range dropScales {
+	nested := s.kind.dropNested(e, m)
+	for i, w := range dropScales {
 		from := m - w + 1
 		if from < int64(s.rearm) {
 			return
@@ -610,7 +611,8 @@ func (e *Engine) test(s *series, m int64) {
 		if s.reg.gapIn(from, m) {
 			return
 		}
-		mu, v := s.kind.dropWindow(e, from, m)
+		mu := nested[i]
+		v := s.kind.dropVariance(e, mu, w)
 		if mu < 3 {
 			continue
 		}

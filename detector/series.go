@@ -152,6 +152,12 @@ type seriesKind interface {
 	// the sum over minutes [from, to].
 	spikeWindow(e *Engine, from, to int64) (mean, variance float64)
 	dropWindow(e *Engine, from, to int64) (mean, variance float64)
+	// dropNested returns dropWindow's expectations for the windows of
+	// dropScales ending at m, in one pass.
+	dropNested(e *Engine, m int64) [len(dropScales)]float64
+	// dropVariance is the variance of a w-minute drop window whose
+	// expectation is mean.
+	dropVariance(e *Engine, mean float64, w int64) float64
 	// dropBlocks is dropWindow over quarter-hour blocks [b0, b1].
 	dropBlocks(e *Engine, b0, b1 int64) (mean, variance float64)
 	// dropsAllowed reports whether the series' rhythm is known well enough
@@ -219,16 +225,28 @@ func (c *callSeries) spike(e *Engine, s models.Slot, m int64) (float64, float64)
 
 func (c *callSeries) spikeWindow(e *Engine, from, to int64) (float64, float64) {
 	mu := 0.0
+	var rate float64
+	hour := uint8(255)
 	for m := from; m <= to; m++ {
-		mu += c.model.ExpectHour(&c.reg.cfg, c.reg.slot(m))
+		// The hour's rate is the same for all its minutes.
+		if s := c.reg.slot(m); s.Hour != hour {
+			hour, rate = s.Hour, c.model.ExpectHour(&c.reg.cfg, s)
+		}
+		mu += rate
 	}
 	return mu, c.model.SpikeVariance(&c.reg.cfg, mu, int(to-from+1))
 }
 
 func (c *callSeries) dropWindow(e *Engine, from, to int64) (float64, float64) {
 	mu := 0.0
+	var rate float64
+	hour := uint8(255)
 	for m := from; m <= to; m++ {
-		mu += c.model.Expect(&c.reg.cfg, c.reg.slot(m))
+		s := c.reg.slot(m)
+		if s.Hour != hour {
+			hour, rate = s.Hour, c.model.ExpectHour(&c.reg.cfg, s)
+		}
+		mu += rate * c.model.Share(&c.reg.cfg, s.Minute)
 	}
 	return mu, c.model.DropVariance(&c.reg.cfg, mu, int(to-from+1))
 }
@@ -241,6 +259,29 @@ func (c *callSeries) dropBlocks(e *Engine, b0, b1 int64) (float64, float64) {
 		mu += c.model.ExpectSpan(&c.reg.cfg, sl, baseline.BlockMinutes)
 	}
 	return mu, c.model.DropVariance(&c.reg.cfg, mu, int(b1-b0+1)*baseline.BlockMinutes)
+}
+
+func (c *callSeries) dropNested(e *Engine, m int64) [len(dropScales)]float64 {
+	var out [len(dropScales)]float64
+	mu, i := 0.0, 0
+	var rate float64
+	hour := uint8(255)
+	for k := int64(0); i < len(dropScales); k++ {
+		s := c.reg.slot(m - k)
+		if s.Hour != hour {
+			hour, rate = s.Hour, c.model.ExpectHour(&c.reg.cfg, s)
+		}
+		mu += rate * c.model.Share(&c.reg.cfg, s.Minute)
+		if k+1 == dropScales[i] {
+			out[i] = mu
+			i++
+		}
+	}
+	return out
+}
+
+func (c *callSeries) dropVariance(_ *Engine, mean float64, w int64) float64 {
+	return c.model.DropVariance(&c.reg.cfg, mean, int(w))
 }
 
 // minDropHistory is how much history (minutes) a series needs, in total and
@@ -295,6 +336,12 @@ func (c *errSeries) spikeWindow(e *Engine, from, to int64) (float64, float64) {
 func (c *errSeries) dropWindow(*Engine, int64, int64) (float64, float64) { return 0, 0 }
 
 func (c *errSeries) dropBlocks(*Engine, int64, int64) (float64, float64) { return 0, 0 }
+
+func (c *errSeries) dropVariance(*Engine, float64, int64) float64 { return 0 }
+
+func (c *errSeries) dropNested(*Engine, int64) [len(dropScales)]float64 {
+	return [len(dropScales)]float64{}
+}
 
 // dropsAllowed is false: fewer errors than usual is good news.
 func (c *errSeries) dropsAllowed(*Engine, int64) bool { return false }

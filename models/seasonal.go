@@ -195,6 +195,10 @@ func (m *Seasonal) ExpectHour(c *SeasonalConfig, s Slot) float64 {
 	return m.lvl() * m.profile(c, s)
 }
 
+// Share returns 60 times the share of an hour's calls expected in minute mi
+// of the hour (1 for a flat series): Expect is ExpectHour times Share.
+func (m *Seasonal) Share(c *SeasonalConfig, mi uint8) float64 { return m.share(c, mi) }
+
 // Expect returns the expected count of a minute in slot s including the
 // minute-of-hour rhythm: the yardstick for drops.
 func (m *Seasonal) Expect(c *SeasonalConfig, s Slot) float64 {
