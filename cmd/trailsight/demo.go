@@ -77,8 +77,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for i := range ev.Replay.Insights {
 		in := &ev.Replay.Insights[i]
 		if in.State == detector.StateStart && !used[i] {
-			extra++
-			fmt.Fprintf(stdout, "  %-86s %s %s %s at %s\n", "(not planted)", in.Direction, in.Key.Type, in.Key.EventName, in.Start.Format("Jan 02 15:04"))
+			what := "(not planted)"
+			if l, ok := incidentOf(in, labels); ok {
+				what = "(" + l.Kind + ", another API)"
+			} else {
+				extra++
+			}
+			fmt.Fprintf(stdout, "  %-86s %s %s %s at %s\n", what, in.Direction, in.Key.Type, in.Key.EventName, in.Start.Format("Jan 02 15:04"))
 		}
 	}
 	r := ev.Report
@@ -103,6 +108,25 @@ func matches(in *detector.Insight, l datasets.Label) bool {
 	}
 	end := in.Start.Add(time.Duration(max(in.Duration, 1)) * time.Minute)
 	return in.Start.Before(l.End.Add(30*time.Minute)) && end.After(l.Start.Add(-30*time.Minute))
+}
+
+// incidentOf finds the labelled incident an unmatched Insight belongs to:
+// same account and Region, during the incident, led by its principal (as
+// eval scores it).
+func incidentOf(in *detector.Insight, labels []datasets.Label) (datasets.Label, bool) {
+	if len(in.Attributions) == 0 || len(in.Attributions[0].Insight) == 0 {
+		return datasets.Label{}, false
+	}
+	top := in.Attributions[0].Insight[0].Value
+	for _, l := range labels {
+		if l.Trap || l.Principal == "" || l.Principal != top || l.Account != in.Key.Account || l.Region != in.Key.Region {
+			continue
+		}
+		if in.Start.Before(l.End.Add(30*time.Minute)) && in.Start.After(l.Start.Add(-30*time.Minute)) {
+			return l, true
+		}
+	}
+	return datasets.Label{}, false
 }
 
 func trunc(s string, n int) string {
