@@ -405,25 +405,7 @@ func (e *Engine) earlyWindows() {
 		if e.testNovelty(s, 10, m) {
 			continue
 		}
-		for _, w := range spikeScales[1:] {
-			from := max(m-w+1, int64(s.rearm))
-			obs := s.counts.Sum(from, m)
-			if obs < float64(e.cfg.MinCount) {
-				continue
-			}
-			mu, v := s.kind.spikeWindow(e, from, m)
-			if !models.MayBeHigh(obs, mu, v) {
-				continue
-			}
-			p := models.UpperTail(obs, mu, v)
-			if p < suspectP {
-				s.attrs.heat(from, m+keepAttrs)
-			}
-			if p < e.alpha(m-from+1) && !e.routine(s, from, m) {
-				e.start(s, Spike, m-from+1, m)
-				break
-			}
-		}
+		e.spikeTests(s, m, spikeScales[1:])
 	}
 	e.dirty = e.dirty[:0]
 	if e.closed%60 == 0 {
@@ -579,25 +561,8 @@ func (e *Engine) test(s *series, m int64) {
 	if e.testNovelty(s, 10, m) {
 		return
 	}
-	minCount := float64(e.cfg.MinCount)
-	for _, w := range spikeScales {
-		from := max(m-w+1, int64(s.rearm))
-		obs := s.counts.Sum(from, m)
-		if obs < minCount {
-			continue
-		}
-		mu, v := s.kind.spikeWindow(e, from, m)
-		if !models.MayBeHigh(obs, mu, v) {
-			continue
-		}
-		p := models.UpperTail(obs, mu, v)
-		if p < suspectP {
-			s.attrs.heat(from, m+keepAttrs)
-		}
-		if p < e.alpha(m-from+1) && !e.routine(s, from, m) {
-			e.start(s, Spike, m-from+1, m)
-			return
-		}
+	if e.spikeTests(s, m, spikeScales[:]) {
+		return
 	}
 	if !s.kind.dropsAllowed(e, m) {
 		return
@@ -683,6 +648,33 @@ func (e *Engine) startBlocks(s *series, b0, b1, m int64) {
 	}
 	obs, exp := s.al.sum, s.al.exp
 	e.emitStart(s, start, obs, int(m-start+1), exp/float64(m-start+1))
+}
+
+// spikeTests runs the spike tests of the windows of the given scales ending
+// at minute m (closed or still open) and starts an Insight on the first
+// with strong evidence that is not a routine burst. It reports whether it
+// started one.
+func (e *Engine) spikeTests(s *series, m int64, scales []int64) bool {
+	for _, w := range scales {
+		from := max(m-w+1, int64(s.rearm))
+		obs := s.counts.Sum(from, m)
+		if obs < float64(e.cfg.MinCount) {
+			continue
+		}
+		mu, v := s.kind.spikeWindow(e, from, m)
+		if !models.MayBeHigh(obs, mu, v) {
+			continue
+		}
+		p := models.UpperTail(obs, mu, v)
+		if p < suspectP {
+			s.attrs.heat(from, m+keepAttrs)
+		}
+		if p < e.alpha(m-from+1) && !e.routine(s, from, m) {
+			e.start(s, Spike, m-from+1, m)
+			return true
+		}
+	}
+	return false
 }
 
 // alpha is the Start threshold of a window of w minutes. A series is tested
