@@ -94,7 +94,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	var cfg detector.Config
 	cfg.RegisterFlags(fs)
-	data := fs.String("data", "", "Labelled dataset directory (generated there first when it has no labels.json).")
+	data := fs.String("data", "", "Labelled dataset directory (generated there first when it has no labels.json); its warm-up applies unless -detector.warm-up is set.")
 	preset := fs.String("preset", "standard", "Preset to generate when --data holds no dataset.")
 	seed := fs.Int64("seed", 1, "Seed to generate with.")
 	out := fs.String("out", "", "Also write the Insights files under this directory.")
@@ -111,6 +111,17 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if _, err := generate(*preset, *seed, *data); err != nil {
 			return err
 		}
+	}
+	// Score with the dataset's warm-up, after which its labels may start
+	// Insights (and series-days are counted), unless the flag says otherwise.
+	warmUpSet := false
+	fs.Visit(func(f *flag.Flag) { warmUpSet = warmUpSet || f.Name == "detector.warm-up" })
+	if !warmUpSet {
+		m, err := datasets.LoadManifest(*data)
+		if err != nil {
+			return err
+		}
+		cfg.WarmUp = m.WarmupEnd.Sub(m.Start)
 	}
 	ev, err := evaluate(ctx, cfg, *data, *out)
 	if err != nil {
