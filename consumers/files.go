@@ -16,6 +16,10 @@ import (
 	"github.com/trailsight/trailsight/cloudtrail"
 )
 
+// datasetManifest is the labels file a labelled dataset (package datasets)
+// keeps beside its trail; it is no trail file.
+const datasetManifest = "labels.json"
+
 // File is one input file of a replay.
 type File struct {
 	Path     string
@@ -47,7 +51,13 @@ func ListFiles(paths []string) ([]File, error) {
 			if err != nil {
 				return err
 			}
-			if d.IsDir() || d.Name()[0] == '.' {
+			if d.Name()[0] == '.' && path != p {
+				if d.IsDir() {
+					return filepath.SkipDir // .git and the like
+				}
+				return nil
+			}
+			if d.IsDir() || d.Name() == datasetManifest {
 				return nil
 			}
 			f := fileOf(path)
@@ -147,12 +157,16 @@ func ReadFiles(ctx context.Context, files []File, workers int, fn func(*Batch) e
 	}()
 	var err error
 	for j := range pending {
-		b := <-j.done
-		if err == nil {
-			err = fn(b)
-			if err != nil {
-				cancel()
+		select {
+		case b := <-j.done:
+			if err == nil && ctx.Err() == nil {
+				if err = fn(b); err != nil {
+					cancel()
+				}
 			}
+		case <-ctx.Done():
+			// The producer may have stopped before handing j to a
+			// worker, and then its result never comes.
 		}
 	}
 	wg.Wait()

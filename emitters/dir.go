@@ -1,10 +1,12 @@
 package emitters
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/trailsight/trailsight/cloudtrail"
@@ -56,17 +58,24 @@ func (d *Dir) Emit(ctx context.Context, batch []detector.Insight) error {
 		if _, ok := d.pending[k]; !ok {
 			d.order = append(d.order, k)
 		}
-		d.pending[k] = append(d.pending[k], r.AppendJSON(nil))
+		rec := r.AppendJSON(nil)
+		// A caller retrying a failed Emit sends records already buffered.
+		if slices.ContainsFunc(d.pending[k], func(p []byte) bool { return bytes.Equal(p, rec) }) {
+			continue
+		}
+		d.pending[k] = append(d.pending[k], rec)
 	}
 	return nil
 }
 
 // Flush writes the buffered records, one file per account and Region.
 func (d *Dir) Flush(_ context.Context) error {
-	for _, k := range d.order {
+	for i, k := range d.order {
 		body := cloudtrail.EncodeRecordsFile(d.pending[k])
 		key := cloudtrail.InsightFileKey(d.prefix, k[0], k[1], d.minute, cloudtrail.UniqueFromBody(body))
 		if err := writeAtomic(filepath.Join(d.root, filepath.FromSlash(key)), body); err != nil {
+			// Keep what is not written yet for a retry.
+			d.order = append(d.order[:0], d.order[i:]...)
 			return err
 		}
 		d.Written = append(d.Written, key)
@@ -84,11 +93,11 @@ func (d *Dir) Close(ctx context.Context) error { return d.Flush(ctx) }
 // never leaves a partial file under the final name.
 func writeAtomic(path string, body []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
-		return err
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	_, err = tmp.Write(body)
 	if cerr := tmp.Close(); err == nil {
