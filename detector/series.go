@@ -49,27 +49,30 @@ type region struct {
 // first two moments of non-zero minute and 10-minute counts: for rare
 // clusters, E[c^2]/E[c] is about the variance-to-mean ratio.
 type dispersionPool struct {
-	m1, m2, b1, b2 float64
-	nm, nb         float64
+	minute, block moments
 }
+
+// moments are running first and second moments over the last poolMemory
+// observations (an EWMA once that many were seen).
+type moments struct{ m1, m2, n float64 }
 
 // poolMemory bounds the memory of the pool (in non-zero observations).
 const poolMemory = 500
 
+// add learns c and returns E[c^2]/E[c].
+func (p *moments) add(c float64) float64 {
+	p.n = math.Min(p.n+1, poolMemory)
+	p.m1 += (c - p.m1) / p.n
+	p.m2 += (c*c - p.m2) / p.n
+	return p.m2 / p.m1
+}
+
 func (r *region) poolMinute(c float64) {
-	p := &r.pool
-	p.nm = math.Min(p.nm+1, poolMemory)
-	p.m1 += (c - p.m1) / p.nm
-	p.m2 += (c*c - p.m2) / p.nm
-	r.cfg.DispersionPrior = math.Min(50, math.Max(1, p.m2/p.m1))
+	r.cfg.DispersionPrior = math.Min(50, math.Max(1, r.pool.minute.add(c)))
 }
 
 func (r *region) poolBlock(c float64) {
-	p := &r.pool
-	p.nb = math.Min(p.nb+1, poolMemory)
-	p.b1 += (c - p.b1) / p.nb
-	p.b2 += (c*c - p.b2) / p.nb
-	r.cfg.DispersionPriorBlock = math.Min(100, math.Max(1, p.b2/p.b1))
+	r.cfg.DispersionPriorBlock = math.Min(100, math.Max(1, r.pool.block.add(c)))
 }
 
 // slot returns minute m's place in the week in the account's time zone.

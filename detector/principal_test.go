@@ -1,0 +1,71 @@
+package detector
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+func TestPrincipalOfAssumedRoleIsTheRole(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"arn:aws:sts::111122223333:assumed-role/Deploy/session-1", "arn:aws:sts::111122223333:assumed-role/Deploy"},
+		{"arn:aws:sts::111122223333:assumed-role/Deploy", "arn:aws:sts::111122223333:assumed-role/Deploy"},
+		{"arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:user/alice"},
+		{"null", "null"},
+	} {
+		if got := principal(tc.in); got != tc.want {
+			t.Errorf("principal(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// routineWorld runs nine days of a sparse API touched only by a deploy role
+// in bursts of 40 calls twice a day, then a burst of size calls to api on
+// day 9 by who.
+func routineWorld(t *testing.T, who, api string, size int) []Insight {
+	t.Helper()
+	e, sink := newTestEngine(t)
+	s := &stream{e: e, t0: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), rng: rand.New(rand.NewPCG(9, 9)), label: "r"}
+	ctx := context.Background()
+	deploy := "arn:aws:sts::111122223333:assumed-role/Deploy/pipeline"
+	last := 8*1440 + 700
+	for i := 0; i <= last+60; i++ {
+		_ = e.Advance(ctx, s.t0.Add(time.Duration(i)*time.Minute))
+		// Steady traffic elsewhere keeps the account's clock and gap guard fed.
+		s.minute(i, poissonN(s.rng, 5), "DescribeInstances", "", "arn:aws:iam::111122223333:role/app", false)
+		day, mod := i/1440, i%1440
+		if day <= 8 && (mod >= 600 && mod < 604 || mod >= 1200 && mod < 1204) {
+			s.minute(i, 10, "RegisterTargets", "", deploy, true)
+		}
+		if i >= last && i < last+4 {
+			s.minute(i, size/4, api, "", who, true)
+		}
+	}
+	return sink.got
+}
+
+func TestRoutineBurstOfAKnownPrincipalStartsNothing(t *testing.T) {
+	got := routineWorld(t, "arn:aws:sts::111122223333:assumed-role/Deploy/pipeline", "RegisterTargets", 48)
+	for _, in := range got {
+		t.Errorf("unexpected %s %s at %s", in.Key, in.State, in.Start)
+	}
+}
+
+func TestBurstOfANewPrincipalStarts(t *testing.T) {
+	// Twelve calls to an API nobody called, by a principal nobody saw.
+	got := routineWorld(t, "arn:aws:iam::111122223333:user/mallory", "CreateAccessKey", 12)
+	if len(got) == 0 || got[0].State != StateStart || got[0].Key.EventName != "CreateAccessKey" {
+		t.Fatalf("got %v, want a Start on CreateAccessKey", got)
+	}
+	if top := got[0].Attributions[0].Insight[0].Value; top != "arn:aws:iam::111122223333:user/mallory" {
+		t.Errorf("top principal %q, want mallory", top)
+	}
+}
+
+func TestKnownPrincipalFarBeyondItsPeakStarts(t *testing.T) {
+	got := routineWorld(t, "arn:aws:sts::111122223333:assumed-role/Deploy/pipeline", "RegisterTargets", 400)
+	if len(got) == 0 || got[0].State != StateStart {
+		t.Fatalf("got %v, want a Start: 400 calls is ten times the role's usual burst", got)
+	}
+}
