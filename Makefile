@@ -38,7 +38,7 @@ fuzz: ## Run every fuzz target for FUZZTIME.
 	done
 
 golden: ## Rewrite golden files; review the diff like code.
-	$(GO) test ./cloudtrail/ -update
+	$(GO) test ./cloudtrail/ ./emitters/ ./eval/ -update
 
 lint: ## gofmt and go vet.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
