@@ -91,7 +91,10 @@ func (r *region) close(cfg *Config, m int64) {
 	c := r.total.Get(m)
 	s := r.slot(m)
 	mu := r.model.Expect(&r.cfg, s)
-	gap := r.model.Minutes() > 1440 && mu >= 4 && c < gapShare*mu
+	// A gap is a minute far below its expectation and improbable: a quiet
+	// account at night has empty minutes by chance.
+	gap := r.model.Minutes() > 1440 && c < gapShare*mu &&
+		models.LowerTail(c, mu, r.model.DropVariance(&r.cfg, mu, 1)) < gapP
 	i, bit := (m&(baseline.MinutesKept-1))/64, uint64(1)<<(m&63)
 	if gap {
 		r.gaps[i] |= bit
@@ -110,6 +113,10 @@ func (r *region) close(cfg *Config, m int64) {
 // account-Region minute counts as a delivery gap: late files leave a minute
 // nearly empty, while one API's real drop leaves the other APIs' events.
 const gapShare = 0.1
+
+// gapP is the tail probability below which an account-Region minute that
+// far below its expectation counts as a delivery gap.
+const gapP = 1e-4
 
 func (r *region) isGap(m int64) bool {
 	return r.gaps[(m&(baseline.MinutesKept-1))/64]&(uint64(1)<<(m&63)) != 0 && r.gapRun <= maxGap
