@@ -514,10 +514,10 @@ var (
 	spikeScales = [...]int64{1, 10, 30, 60}
 	dropScales  = [...]int64{10, 20, 40, 80}
 	// blockScales are the longer drop windows, in quarter-hour blocks
-	// (2, 3 and 4 hours), tested at block boundaries: a job that runs every
+	// (2, 3 and 3.75 hours: the ring holds 16 blocks and the newest one is still open), tested at block boundaries: a job that runs every
 	// half hour makes a few calls an hour, and only hours of silence make
 	// strong evidence.
-	blockScales = [...]int64{8, 12, 16}
+	blockScales = [...]int64{8, 12, 15}
 )
 
 // learnLag is how many minutes a closed minute waits before the model
@@ -570,11 +570,8 @@ func (e *Engine) test(s *series, m int64) {
 	nested := s.kind.dropNested(e, m)
 	for i, w := range dropScales {
 		from := m - w + 1
-		if from < int64(s.rearm) {
-			return
-		}
-		if s.reg.gapIn(from, m) {
-			return
+		if from < int64(s.rearm) || s.reg.gapIn(from, m) {
+			break // longer windows hold the same minutes; blocks are judged on their own
 		}
 		mu := nested[i]
 		v := s.kind.dropVariance(e, mu, w)

@@ -3,6 +3,7 @@ package detector
 import (
 	"time"
 
+	"github.com/trailsight/trailsight/baseline"
 	"github.com/trailsight/trailsight/models"
 )
 
@@ -23,6 +24,9 @@ type Point struct {
 	// 1 where a test did not apply.
 	SpikeP [len(spikeScales)]float64
 	DropP  [len(dropScales)]float64
+	// BlockDropP are the drop tests over quarter-hour blocks (2, 3 and 3.75
+	// hours), at block boundaries; 1 elsewhere.
+	BlockDropP [len(blockScales)]float64
 	Gap    bool // the account-Region minute looked like a delivery gap
 	Open   bool // an Insight was open after the minute
 }
@@ -62,6 +66,14 @@ func (e *Engine) trace(s *series, m int64, c float64) {
 		if s.kind.dropsAllowed(e, m) {
 			mu, v := s.kind.dropWindow(e, m-w+1, m)
 			p.DropP[i] = models.LowerTail(s.counts.Sum(m-w+1, m), mu, v)
+		}
+	}
+	for i, nb := range blockScales {
+		p.BlockDropP[i] = 1
+		if (m+1)%baseline.BlockMinutes == 0 && s.kind.dropsAllowed(e, m) {
+			b1 := m / baseline.BlockMinutes
+			mu, v := s.kind.dropBlocks(e, b1-nb+1, b1)
+			p.BlockDropP[i] = models.LowerTail(s.counts.BlockSum(b1-nb+1, b1), mu, v)
 		}
 	}
 	e.traceFn(p)

@@ -233,9 +233,9 @@ func (b *block) close(c *SeasonalConfig, minutes float64, learn bool) {
 	b.obs, b.expH, b.expM = 0, 0, 0
 }
 
-func (b *block) phi(c *SeasonalConfig, res float32, minutes float64) float64 {
+func (b *block) phi(c *SeasonalConfig, res float32, minutes, prior float64) float64 {
 	k := c.DispersionPriorCalls / c.DispersionMinutes * minutes
-	return (float64(res) + c.DispersionPriorBlock*k) / (float64(b.mu) + k)
+	return (float64(res) + prior*k) / (float64(b.mu) + k)
 }
 
 // ExpectSpan returns the expected count of n consecutive minutes starting at
@@ -253,26 +253,28 @@ func (m *Seasonal) ExpectSpan(c *SeasonalConfig, s Slot, n int) float64 {
 // one learned at the largest block scale the window spans, and never below
 // Poisson.
 func (m *Seasonal) SpikeVariance(c *SeasonalConfig, mean float64, minutes int) float64 {
-	phi := m.phi(c, m.resH)
+	phi := m.phi(c, m.resH, c.DispersionPrior)
 	switch {
 	case minutes >= 60:
-		phi = math.Max(phi, m.b60.phi(c, m.b60.resH, 60))
+		phi = math.Max(phi, m.b60.phi(c, m.b60.resH, 60, c.DispersionPriorBlock))
 	case minutes >= 10:
-		phi = math.Max(phi, m.b10.phi(c, m.b10.resH, 10))
+		phi = math.Max(phi, m.b10.phi(c, m.b10.resH, 10, c.DispersionPriorBlock))
 	}
 	return math.Max(1, phi)*mean + c.MinRelError*c.MinRelError*mean*mean
 }
 
 // DropVariance returns the variance of the sum over a window of the given
 // minutes whose minute-of-hour expectation is mean. It may be below the
-// mean: a job that runs like clockwork is more regular than Poisson.
+// mean: a job that runs like clockwork is more regular than Poisson. Its
+// prior is Poisson, not the account's pooled burst sizes: those describe
+// how bursts look, not how regular a series' silences are.
 func (m *Seasonal) DropVariance(c *SeasonalConfig, mean float64, minutes int) float64 {
-	phi := m.phi(c, m.resM)
+	phi := m.phi(c, m.resM, 1)
 	switch {
 	case minutes >= 60:
-		phi = m.b60.phi(c, m.b60.resM, 60)
+		phi = m.b60.phi(c, m.b60.resM, 60, 1)
 	case minutes >= 10:
-		phi = math.Max(phi, m.b10.phi(c, m.b10.resM, 10))
+		phi = math.Max(phi, m.b10.phi(c, m.b10.resM, 10, 1))
 	}
 	return math.Max(minDropDispersion, phi)*mean + c.MinRelError*c.MinRelError*mean*mean
 }
@@ -281,9 +283,9 @@ func (m *Seasonal) DropVariance(c *SeasonalConfig, mean float64, minutes int) fl
 // that misses about one run in fifty (phi = miss rate for one-call runs).
 const minDropDispersion = 0.02
 
-func (m *Seasonal) phi(c *SeasonalConfig, res float32) float64 {
+func (m *Seasonal) phi(c *SeasonalConfig, res float32, prior float64) float64 {
 	k := c.DispersionPriorCalls / c.DispersionMinutes
-	return (float64(res) + c.DispersionPrior*k) / (float64(m.resMu) + k)
+	return (float64(res) + prior*k) / (float64(m.resMu) + k)
 }
 
 // Clamp winsorises an observation to [mean - clip*sd, mean + clip*sd + 1]

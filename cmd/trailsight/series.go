@@ -69,8 +69,8 @@ func runSeries(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if p.Gap {
 			flag += " gap"
 		}
-		fmt.Fprintf(stdout, "%s count=%5.0f hour=%7.2f±%6.2f minute=%7.2f±%6.2f calls=%5.0f spike p=%.1e,%.1e drop p(10,20,80)=%.1e,%.1e,%.1e %s\n", p.Minute.Format("01-02 15:04"),
-			p.Count, p.Expected, p.Band, p.ExpectedMinute, p.BandMinute, p.Calls, p.SpikeP[0], p.SpikeP[1], p.DropP[0], p.DropP[1], p.DropP[3], flag)
+		fmt.Fprintf(stdout, "%s count=%5.0f hour=%7.2f±%6.2f minute=%7.2f±%6.2f calls=%5.0f spike p=%.1e,%.1e drop p(10,20,80)=%.1e,%.1e,%.1e blocks p(2h,3h,3.75h)=%.1e,%.1e,%.1e %s\n", p.Minute.Format("01-02 15:04"),
+			p.Count, p.Expected, p.Band, p.ExpectedMinute, p.BandMinute, p.Calls, p.SpikeP[0], p.SpikeP[1], p.DropP[0], p.DropP[1], p.DropP[3], p.BlockDropP[0], p.BlockDropP[1], p.BlockDropP[2], flag)
 	})
 	files, err := consumers.ListFiles(fs.Args())
 	if err != nil {
