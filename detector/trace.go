@@ -27,8 +27,8 @@ type Point struct {
 	// BlockDropP are the drop tests over quarter-hour blocks (2, 3 and 3.75
 	// hours), at block boundaries; 1 elsewhere.
 	BlockDropP [len(blockScales)]float64
-	Gap    bool // the account-Region minute looked like a delivery gap
-	Open   bool // an Insight was open after the minute
+	Gap        bool // the account-Region minute looked like a delivery gap
+	Open       bool // an Insight was open after the minute
 }
 
 // Trace calls fn for every closed minute of the series with key k, from
