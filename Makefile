@@ -40,9 +40,12 @@ fuzz: ## Run every fuzz target for FUZZTIME.
 golden: ## Rewrite golden files; review the diff like code.
 	$(GO) test ./cloudtrail/ ./emitters/ ./eval/ -update
 
-lint: ## gofmt and go vet.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint: ## gofmt, go vet and staticcheck (fetched from the Go module proxy).
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
 	$(GO) vet $(PKGS)
+	$(GO) run $(STATICCHECK) $(PKGS)
 
 fmt: ## Format the code.
 	gofmt -w $$(git ls-files '*.go')

@@ -3,6 +3,7 @@ package cloudtrail
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,7 +28,7 @@ func FuzzInsightRoundTrip(f *testing.F) {
 	f.Add(uint8(7), int64(0), "", "", "", "", false, true,
 		"iam.amazonaws.com", "GetRolePolicy", "NoSuchEntityException", 9.82222e-5, 1.0/3, 1, 10080, "agent \"q\"\t\x00\u2028\xff", -1e-11, uint8(0))
 	f.Add(uint8(0), int64(-62167219200), "\\", "\"", "<>&", "日本", true, true,
-		"a", "b", "c", 1e300, -0.0, -1, 0, "", 5e-324, uint8(9))
+		"a", "b", "c", 1e300, math.Copysign(0, -1), -1, 0, "", 5e-324, uint8(9))
 
 	f.Fuzz(func(t *testing.T, minor uint8, unix int64, region, account, eventID, sharedID string, start, errorRate bool,
 		source, name, errorCode string, baseline, insight float64, insightDur, baselineDur int,

@@ -8,22 +8,21 @@ import (
 // apiDef describes one CloudTrail API (eventSource, eventName): how AWS flags
 // it and how its records look.
 type apiDef struct {
-	source     string // eventSource, e.g. ec2.amazonaws.com
-	name       string // eventName
-	svc        string // short service id: ec2, s3, iam ...
-	readOnly   bool
-	data       bool   // data event: eventCategory Data, managementEvent false
-	eventType  string // AwsApiCall unless set
-	global     bool   // recorded in us-east-1 whatever the caller's Region
-	version    string // eventVersion
-	apiVersion string
-	req        []*tmpl // alternatives, picked per event; none = null
-	resp       *tmpl   // successful writes only; nil = null
-	resources  *tmpl
-	extra      *tmpl // additionalEventData
-	svcEvent   *tmpl // serviceEventDetails
-	errs       []errSpec
-	surge      []string // error codes an error surge may use on this API
+	source    string // eventSource, e.g. ec2.amazonaws.com
+	name      string // eventName
+	svc       string // short service id: ec2, s3, iam ...
+	readOnly  bool
+	data      bool    // data event: eventCategory Data, managementEvent false
+	eventType string  // AwsApiCall unless set
+	global    bool    // recorded in us-east-1 whatever the caller's Region
+	version   string  // eventVersion
+	req       []*tmpl // alternatives, picked per event; none = null
+	resp      *tmpl   // successful writes only; nil = null
+	resources *tmpl
+	extra     *tmpl // additionalEventData
+	svcEvent  *tmpl // serviceEventDetails
+	errs      []errSpec
+	surge     []string // error codes an error surge may use on this API
 }
 
 // errSpec is one error an API returns in normal operation.

@@ -37,5 +37,3 @@ func (d *dedup) seen(id string, now int64) bool {
 	d.cur[h] = struct{}{}
 	return false
 }
-
-func (d *dedup) len() int { return len(d.cur) + len(d.old) }
