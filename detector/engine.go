@@ -402,7 +402,7 @@ func (e *Engine) earlyWindows() {
 		if s.al != nil || m <= e.closed || !e.warm(s.reg, m) {
 			continue
 		}
-		if e.testNovelty(s, 10, m) {
+		if e.testNovelty(s, m) {
 			continue
 		}
 		e.spikeTests(s, m, spikeScales[1:])
@@ -558,7 +558,7 @@ const maxGap = 120
 // test runs the spike and drop tests on minute m of a series with no open
 // Insight, and starts one on strong evidence.
 func (e *Engine) test(s *series, m int64) {
-	if e.testNovelty(s, 10, m) {
+	if e.testNovelty(s, m) {
 		return
 	}
 	if e.spikeTests(s, m, spikeScales[:]) {

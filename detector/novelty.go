@@ -109,13 +109,26 @@ func (reg *region) novelShare() float64 {
 	return (reg.novelWrites + 0.5) / (reg.writes + 100)
 }
 
-// testNovelty runs the novelty test on the window of w minutes ending at m
-// and starts an Insight on strong evidence. It reports whether it did.
-func (e *Engine) testNovelty(s *series, w, m int64) bool {
-	r := e.novel[s]
-	if r == nil {
+// noveltyScales are the windows of the novelty test: a new principal may
+// act in a quick burst or one call a minute for a quarter of an hour.
+var noveltyScales = [...]int64{10, 30}
+
+// testNovelty runs the novelty tests on the windows ending at m and starts
+// an Insight on strong evidence. It reports whether it did.
+func (e *Engine) testNovelty(s *series, m int64) bool {
+	if e.novel[s] == nil {
 		return false
 	}
+	for _, w := range noveltyScales {
+		if e.testNoveltyWindow(s, w, m) {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Engine) testNoveltyWindow(s *series, w, m int64) bool {
+	r := e.novel[s]
 	from := max(m-w+1, int64(s.rearm))
 	obs := r.sum(from, m)
 	if obs < float64(e.cfg.MinCount) {
