@@ -131,7 +131,11 @@ var attrNames = [3]string{cloudtrail.AttrUserIdentityARN, cloudtrail.AttrUserAge
 // rate, 2 for error rate); insight averages from the hot counts scaled to
 // total calls over duration minutes; baseline averages from the sketches
 // over baseMinutes of history.
-func (a *attrs) build(vals *values, n int, total float64, duration int, baseMinutes float64) []cloudtrail.Attribution {
+// The sketch's values are rescaled, when needed, so that they add up to no
+// more than baseAvg, the baseline statistic itself: the sketch decays over a
+// week and may still hold calls of the Insight's first minutes, while the
+// record must stay consistent (no attribution above its total).
+func (a *attrs) build(vals *values, n int, total float64, duration int, baseMinutes, baseAvg float64) []cloudtrail.Attribution {
 	out := make([]cloudtrail.Attribution, n)
 	tauEff := sketchTau * (1 - math.Exp(-baseMinutes/sketchTau))
 	for i := 0; i < n; i++ {
@@ -161,6 +165,20 @@ func (a *attrs) build(vals *values, n int, total float64, duration int, baseMinu
 			if c > 0.5 && tauEff > 0 {
 				out[i].Baseline = append(out[i].Baseline, cloudtrail.AttributionValue{Value: vals.strs[e.value], Average: c / tauEff})
 			}
+		}
+		sum := 0.0
+		for _, v := range out[i].Baseline {
+			sum += v.Average
+		}
+		if sum > baseAvg {
+			kept := out[i].Baseline[:0]
+			for _, v := range out[i].Baseline {
+				v.Average *= baseAvg / sum
+				if v.Average > 0 {
+					kept = append(kept, v)
+				}
+			}
+			out[i].Baseline = kept
 		}
 		out[i].Insight = cloudtrail.SortAttributionValues(out[i].Insight)
 		out[i].Baseline = cloudtrail.SortAttributionValues(out[i].Baseline)

@@ -855,7 +855,7 @@ func (e *Engine) insight(s *series, st State, start int64, minutes int, obs floa
 		BaselineAverage:  a.baseAvg,
 		BaselineDuration: a.baseDur,
 		InsightAverage:   obs / float64(minutes),
-		Attributions:     s.attrs.build(e.vals, n, obs, minutes, a.baseHist),
+		Attributions:     s.attrs.build(e.vals, n, obs, minutes, a.baseHist, a.baseAvg),
 		Emitted:          minuteTime(e.now()),
 		Direction:        a.dir,
 		Scale:            a.scale,

@@ -221,3 +221,37 @@ func TestEngineDuplicatesAndLate(t *testing.T) {
 		t.Fatalf("future = %v, want from_future", got)
 	}
 }
+
+func TestAttributionsNeverExceedTheirStatistics(t *testing.T) {
+	var a attrs
+	vals := newValues()
+	ids := [3]uint32{vals.id("arn:aws:iam::1:user/a"), vals.id("cli"), vals.id("null")}
+	// A week of calls, then the Insight's first calls before the series
+	// became hot: the sketch holds both.
+	for m := int64(1); m <= 10080; m += 60 {
+		a.observe(29000000+m, &ids, 1)
+	}
+	a.heat(29010100, 29010130)
+	a.observe(29010100, &ids, 40)
+	for _, tc := range []struct {
+		name    string
+		baseAvg float64
+	}{{"zero baseline", 0}, {"small baseline", 0.001}, {"ample baseline", 1}} {
+		out := a.build(vals, 3, 40, 1, 10080, tc.baseAvg)
+		for _, at := range out {
+			sum := 0.0
+			for _, v := range at.Baseline {
+				sum += v.Average
+			}
+			if sum > tc.baseAvg+1e-12 {
+				t.Errorf("%s: %s baseline attributions add up to %g, above the baseline average %g", tc.name, at.Attribute, sum, tc.baseAvg)
+			}
+			if tc.baseAvg == 0 && len(at.Baseline) != 0 {
+				t.Errorf("%s: %s has baseline values %v, want none", tc.name, at.Attribute, at.Baseline)
+			}
+		}
+		if tc.baseAvg == 1 && len(out[0].Baseline) == 0 {
+			t.Errorf("%s: no baseline principal, want the week's caller", tc.name)
+		}
+	}
+}
