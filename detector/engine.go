@@ -116,7 +116,9 @@ type Engine struct {
 	// novel counts calls by new principals, for the few series that get
 	// them (novelty.go).
 	novel map[*series]*novelRing
-	tz    map[string]*time.Location
+	// accounts knows each account's principals (novelty.go).
+	accounts map[string]*account
+	tz       map[string]*time.Location
 }
 
 // New returns an Engine that sends Insights to sink. logger may be nil.
@@ -139,6 +141,7 @@ func New(cfg Config, sink Sink, logger *slog.Logger) (*Engine, error) {
 		vals:     newValues(),
 		dirtySet: map[*series]struct{}{},
 		novel:    map[*series]*novelRing{},
+		accounts: map[string]*account{},
 		lateness: int64(cfg.AllowedLateness / time.Minute),
 		warmUp:   int64(cfg.WarmUp / time.Minute),
 		tz:       map[string]*time.Location{},
@@ -301,6 +304,8 @@ func (e *Engine) observe(ev *cloudtrail.Event) Result {
 	if ua == "" {
 		ua = "null"
 	}
+	pid := e.vals.id(principal(arn))
+	firstSeen := e.seePrincipal(acct, pid, m)
 	res := NotWrite
 	if ev.ErrorCode != "" {
 		s := e.errSeries(k, ev.ErrorCode, reg, calls, total, m)
@@ -319,7 +324,7 @@ func (e *Engine) observe(ev *cloudtrail.Event) Result {
 		}
 		vals := [3]uint32{e.vals.id(arn), e.vals.id(ua), e.vals.id(code)}
 		cs.attrs.observe(m, &vals, 1)
-		e.observeNovelty(reg, &cs.series, arn, m)
+		e.observeNovelty(reg, &cs.series, pid, firstSeen, m)
 		res = Counted
 		if !late {
 			e.early(&cs.series, m, reg)

@@ -18,7 +18,7 @@ import (
 // Deploy bursts by the usual CI role stay quiet however large.
 
 // noveltyMinutes is how long a principal counts as new after its first
-// call in an account and Region.
+// call in an account (any Region, any call).
 const noveltyMinutes = 24 * 60
 
 // principal returns the identity an attribution value stands for: an
@@ -73,25 +73,44 @@ func (r *novelRing) first(from, to int64) int64 {
 	return to
 }
 
-// observeNovelty records the principal of a write call to s and counts the
-// call as novel when the principal is new to the account and Region.
-func (e *Engine) observeNovelty(reg *region, s *series, arn string, m int64) {
-	id := e.vals.id(principal(arn))
-	reg.principalSeries(id).counts.Add(m, 1)
-	if reg.principals == nil {
-		reg.principals = map[uint32]int32{}
+// account holds what is known of an account across its Regions: IAM
+// identities are global, so a role seen in one Region during the warm-up is
+// no newcomer in another.
+type account struct {
+	first      int64            // first minute the account was seen
+	principals map[uint32]int32 // principal -> first minute seen (any call)
+}
+
+// seePrincipal records a call by a principal (interned id) and returns the
+// minute the principal was first seen in the account.
+func (e *Engine) seePrincipal(acct string, id uint32, m int64) int64 {
+	a := e.accounts[acct]
+	if a == nil {
+		a = &account{first: m, principals: map[uint32]int32{}}
+		e.accounts[acct] = a
 	}
-	first, ok := reg.principals[id]
-	if !ok {
+	if m < a.first {
+		a.first = m
+	}
+	first, ok := a.principals[id]
+	if !ok || int32(m) < first {
 		first = int32(m)
-		reg.principals[id] = first
+		a.principals[id] = first
 	}
+	return int64(first)
+}
+
+// observeNovelty records a write call to s by the principal id, first seen
+// at minute first, and counts it as novel when the principal is new to the
+// account.
+func (e *Engine) observeNovelty(reg *region, s *series, id uint32, first, m int64) {
+	reg.principalSeries(id).counts.Add(m, 1)
 	if !e.warm(reg, m) {
 		return
 	}
 	reg.writes++
-	// Known: first seen during the warm-up, or over a day ago.
-	if int64(first)-reg.first < e.warmUp || m-int64(first) >= noveltyMinutes {
+	// Known: first seen during the account's warm-up, or over a day ago.
+	if first-e.accounts[reg.account].first < e.warmUp || m-first >= noveltyMinutes {
 		return
 	}
 	reg.novelWrites++

@@ -36,10 +36,8 @@ type region struct {
 	cfg  models.SeasonalConfig
 	pool dispersionPool
 
-	// principals maps each principal (interned) to the minute it was first
-	// seen; writes and novelWrites count write calls after the warm-up,
-	// and those by principals new to the account and Region.
-	principals          map[uint32]int32
+	// writes and novelWrites count write calls after the warm-up, and
+	// those by principals new to the account.
 	writes, novelWrites float64
 	// actors models each principal's write calls (principal.go).
 	actors map[uint32]*principalSeries
