@@ -509,7 +509,6 @@ func (e *Engine) early(s *series, m int64, reg *region) {
 	p := models.UpperTail(c, mu, v)
 	if p < e.cfg.StartP && !e.routine(s, m, m) {
 		s.al = &alarm{dir: Spike, start: m, scale: 1, p: p, last: m - 1, end: m + 1}
-		s.al.startTotal = c
 		e.emitStart(s, m, c, 1, mu)
 	}
 }

@@ -145,7 +145,6 @@ type alarm struct {
 	sumAtEnd, expAtEnd float64
 	calm               int
 
-	startTotal float64 // early Start: the partial count that fired it
 
 	baseAvg  float64
 	baseDur  int
