@@ -145,7 +145,6 @@ type alarm struct {
 	sumAtEnd, expAtEnd float64
 	calm               int
 
-
 	baseAvg  float64
 	baseDur  int
 	baseHist float64 // minutes of history behind the baseline
