@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,32 +14,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/trailsight/trailsight/internal/golden"
 )
 
-// updateGolden rewrites testdata/insights/*.golden.json from the current
-// output: go test ./cloudtrail -update. Review the diff like code. The
-// *.spec.json files are verbatim copies of the spec and are never rewritten.
-var updateGolden = flag.Bool("update", false, "rewrite golden files in testdata/insights")
-
-// checkGolden byte-compares got with testdata/insights/<name>.golden.json,
-// or rewrites the file under -update.
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", "insights", name+".golden.json")
-	if *updateGolden {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cloudtrail -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s: output differs from golden file (-want +got):\n%s", path, cmp.Diff(string(want), string(got)))
-	}
-}
+// Golden files live in testdata/insights; go test ./cloudtrail -update
+// rewrites them (internal/golden). The *.spec.json files are verbatim
+// copies of the spec and are never rewritten.
 
 func mustUTC(t *testing.T, s string) time.Time {
 	t.Helper()
@@ -790,4 +770,10 @@ func TestAppendJSONAllocs(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("AppendJSON + AppendInsightEnvelope: %v allocs per run, want 0", allocs)
 	}
+}
+
+// checkGolden byte-compares got with testdata/insights/<name>.golden.json.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	golden.Check(t, filepath.Join("testdata", "insights", name+".golden.json"), got)
 }

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"flag"
 	"io"
 	"io/fs"
 	"maps"
@@ -22,11 +21,11 @@ import (
 	"github.com/trailsight/trailsight/cloudtrail"
 	"github.com/trailsight/trailsight/detector"
 	"github.com/trailsight/trailsight/emitters"
+	"github.com/trailsight/trailsight/internal/golden"
 )
 
 // update rewrites testdata/*.golden.json from the current output:
 // go test ./emitters -update. Review the diff like code.
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 const (
 	acctA = "111122223333"
@@ -199,26 +198,6 @@ func gunzip(t *testing.T, b []byte) []byte {
 		t.Fatalf("gunzip: %v", err)
 	}
 	return out
-}
-
-// checkGolden byte-compares got with testdata/<name>.golden.json, or
-// rewrites the file under -update.
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden.json")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./emitters -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("body differs from %s (go test ./emitters -update rewrites it):\n%s", path, cmp.Diff(string(want), string(got)))
-	}
 }
 
 func TestDirGolden(t *testing.T) {
@@ -447,4 +426,10 @@ func TestDirRetryAfterFailedFlush(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkGolden byte-compares got with testdata/<name>.golden.json.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	golden.Check(t, filepath.Join("testdata", name+".golden.json"), got)
 }

@@ -3,9 +3,7 @@ package eval
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -13,9 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/trailsight/trailsight/cloudtrail"
+	goldenfile "github.com/trailsight/trailsight/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden files")
 
 const (
 	acct   = "111122223333"
@@ -219,26 +216,6 @@ func key(a api) Key {
 	return Key{Account: acct, Region: region, EventSource: a.source, EventName: a.name, InsightType: a.typ, ErrorCode: a.code}
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test ./eval -update)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got; go test ./eval -update rewrites it):\n%s", p, diff)
-	}
-}
-
 func TestScoreTolerance(t *testing.T) {
 	l := label("l", "provisioning_spike", runInstances, "10:00", "10:30")
 	for _, tc := range []struct {
@@ -380,4 +357,9 @@ func TestScoreIncidentOnAnotherAPI(t *testing.T) {
 	if r.Detected != 1 || r.Labels != 1 {
 		t.Errorf("detected %d of %d labels, want 1 of 1", r.Detected, r.Labels)
 	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	goldenfile.Check(t, filepath.Join("testdata", name), got)
 }
