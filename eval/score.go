@@ -178,6 +178,79 @@ func inferEnd(labels []Label, ds []Delivered) time.Time {
 	return end
 }
 
+// match returns, per label, the Insights matching it (by start), and the
+// Insights matched only as another API of a labelled incident, with that
+// label's index. It marks every matched Insight.
+//
+// An Insight on another API of a labelled incident, in the same account
+// and Region, during the incident, led by the incident's principal, is
+// the incident seen from another API: not a false positive, though it
+// detects no label (labels name only the APIs the incident hit hard).
+func match(labels []Label, ins []*insight, tol time.Duration) (hits [][]*insight, incident map[*insight]int) {
+	hits = make([][]*insight, len(labels))
+	for i := range labels {
+		for _, in := range ins {
+			if labels[i].matches(in, tol) {
+				hits[i] = append(hits[i], in)
+				in.matched = in.matched || !labels[i].Trap
+			}
+		}
+	}
+	incident = map[*insight]int{}
+	for _, in := range ins {
+		if in.matched {
+			continue
+		}
+		for i := range labels {
+			l := &labels[i]
+			if l.Trap || !l.Target() || l.Group == "" || l.Principal == "" ||
+				l.Account != in.key.Account || l.Region != in.key.Region ||
+				!in.start.Before(l.End.Add(tol)) || !l.Start.Add(-tol).Before(in.end) {
+				continue
+			}
+			if topPrincipal(in.final()) == l.Principal {
+				in.matched = true
+				incident[in] = i
+				break
+			}
+		}
+	}
+	return hits, incident
+}
+
+// Matches tells which Insights (by sharedEventID) match which labels.
+type Matches struct {
+	// ByLabel[i] lists the Insights matching labels[i], earliest first.
+	ByLabel [][]string
+	// Incident maps an Insight matched only as another API of a labelled
+	// incident to that label's index.
+	Incident map[string]int
+}
+
+// Match applies Score's matching rules and returns the pairs, for tools
+// that show Insights beside labels.
+func Match(labels []Label, insights []Delivered, opt Options) Matches {
+	tol := opt.Tolerance
+	if tol == 0 {
+		tol = DefaultTolerance
+	}
+	end := opt.End
+	if end.IsZero() {
+		end = inferEnd(labels, insights)
+	}
+	hits, incident := match(labels, pairInsights(insights, end), tol)
+	m := Matches{ByLabel: make([][]string, len(labels)), Incident: map[string]int{}}
+	for i, hs := range hits {
+		for _, in := range hs {
+			m.ByLabel[i] = append(m.ByLabel[i], in.id)
+		}
+	}
+	for in, i := range incident {
+		m.Incident[in.id] = i
+	}
+	return m
+}
+
 // Score matches Insights against labels. Labels of the same key whose
 // window, widened by the tolerance, overlaps an Insight's [start, end) are
 // matched by it; see Report for what is counted.
@@ -198,38 +271,8 @@ func Score(labels []Label, insights []Delivered, truth Truth, opt Options) *Repo
 		FalsePositiveList: []FalsePositive{},
 	}
 
-	// hits[i] lists the Insights matching labels[i], by start.
-	hits := make([][]*insight, len(labels))
-	for i := range labels {
-		for _, in := range ins {
-			if labels[i].matches(in, tol) {
-				hits[i] = append(hits[i], in)
-				in.matched = in.matched || !labels[i].Trap
-			}
-		}
-	}
-	// An Insight on another API of a labelled incident, in the same account
-	// and Region, during the incident, led by the incident's principal, is
-	// the incident seen from another API: not a false positive, though it
-	// detects no label (labels name only the APIs the incident hit hard).
-	for _, in := range ins {
-		if in.matched {
-			continue
-		}
-		for i := range labels {
-			l := &labels[i]
-			if l.Trap || !l.Target() || l.Group == "" || l.Principal == "" ||
-				l.Account != in.key.Account || l.Region != in.key.Region ||
-				!in.start.Before(l.End.Add(tol)) || !l.Start.Add(-tol).Before(in.end) {
-				continue
-			}
-			if topPrincipal(in.final()) == l.Principal {
-				in.matched = true
-				r.IncidentMatched++
-				break
-			}
-		}
-	}
+	hits, incident := match(labels, ins, tol)
+	r.IncidentMatched = len(incident)
 	r.Traps, r.TrapInsights = scoreTraps(labels, hits, ins)
 	r.Kinds = scoreLabels(r, labels, hits)
 

@@ -363,3 +363,20 @@ func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	goldenfile.Check(t, filepath.Join("testdata", name), got)
 }
+
+func TestMatchPairsLabelsAndIncidents(t *testing.T) {
+	l := label("a", "iam_burst_new_principal", putPolicy, "10:00", "10:20")
+	l.Group, l.Principal = "g1", "arn:aws:iam::111122223333:user/mallory"
+	ins := []Delivered{
+		record("x", "Start", putPolicy, "10:01", 1, 0, 5, l.Principal, "10:05"),
+		record("y", "Start", assumeRole, "10:02", 1, 0, 3, l.Principal, "10:06"),
+		record("z", "Start", assumeRole, "10:03", 1, 0, 3, "arn:aws:iam::111122223333:user/alice", "10:06"),
+	}
+	m := Match([]Label{l}, ins, Options{})
+	if diff := cmp.Diff([][]string{{"x"}}, m.ByLabel); diff != "" {
+		t.Errorf("ByLabel (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]int{"y": 0}, m.Incident); diff != "" {
+		t.Errorf("Incident (-want +got):\n%s", diff)
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/trailsight/trailsight/datasets"
 	"github.com/trailsight/trailsight/detector"
 )
 
@@ -45,10 +44,24 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "2. Replayed it in delivery order (%s); the first %s are warm-up.\n",
 		ev.Replay.Elapsed.Round(time.Millisecond), m.WarmupEnd.Sub(m.Start))
 	fmt.Fprintln(stdout, "\nPlanted (labels.json)                                                      Found (Insights)")
-	labels := append([]datasets.Label(nil), m.Labels...)
-	sort.Slice(labels, func(i, j int) bool { return labels[i].Start.Before(labels[j].Start) })
-	used := map[int]bool{}
-	for _, l := range labels {
+	// Start transitions by sharedEventID, in the order they were emitted.
+	starts := map[string]*detector.Insight{}
+	var order []string
+	for i := range ev.Replay.Insights {
+		in := &ev.Replay.Insights[i]
+		if id := in.Record().SharedEventID; in.State == detector.StateStart && starts[id] == nil {
+			starts[id] = in
+			order = append(order, id)
+		}
+	}
+	idx := make([]int, len(ev.Labels))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return ev.Labels[idx[a]].Start.Before(ev.Labels[idx[b]].Start) })
+	used := map[string]bool{}
+	for _, i := range idx {
+		l := ev.Labels[i]
 		what := l.EventName
 		if l.EventName == "" {
 			what = "(whole account)"
@@ -58,15 +71,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		left := fmt.Sprintf("%-24s %-38s %s-%s", l.Kind, trunc(what, 38), l.Start.Format("Jan 02 15:04"), l.End.Format("15:04"))
 		found := "-"
-		for i := range ev.Replay.Insights {
-			in := &ev.Replay.Insights[i]
-			if in.State != detector.StateStart || !matches(in, l) {
-				continue
+		for _, id := range ev.Matches.ByLabel[i] {
+			used[id] = true
+			if in := starts[id]; in != nil && found == "-" {
+				found = fmt.Sprintf("%s %s at %s, delivered %s (%+dm)", in.Direction, in.Key.Type, in.Start.Format("15:04"),
+					in.Emitted.Format("15:04"), int(in.Emitted.Sub(l.Start).Minutes()))
 			}
-			used[i] = true
-			found = fmt.Sprintf("%s %s at %s, delivered %s (%+dm)", in.Direction, in.Key.Type, in.Start.Format("15:04"),
-				in.Emitted.Format("15:04"), int(in.Emitted.Sub(l.Start).Minutes()))
-			break
 		}
 		if l.Trap && found == "-" {
 			found = "quiet (as it should be)"
@@ -74,59 +84,24 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "  %-86s %s\n", left, found)
 	}
 	extra := 0
-	for i := range ev.Replay.Insights {
-		in := &ev.Replay.Insights[i]
-		if in.State == detector.StateStart && !used[i] {
-			what := "(not planted)"
-			if l, ok := incidentOf(in, labels); ok {
-				what = "(" + l.Kind + ", another API)"
-			} else {
-				extra++
-			}
-			fmt.Fprintf(stdout, "  %-86s %s %s %s at %s\n", what, in.Direction, in.Key.Type, in.Key.EventName, in.Start.Format("Jan 02 15:04"))
+	for _, id := range order {
+		if used[id] {
+			continue
 		}
+		in := starts[id]
+		what := "(not planted)"
+		if i, ok := ev.Matches.Incident[id]; ok {
+			what = "(" + ev.Labels[i].Kind + ", another API)"
+		} else {
+			extra++
+		}
+		fmt.Fprintf(stdout, "  %-86s %s %s %s at %s\n", what, in.Direction, in.Key.Type, in.Key.EventName, in.Start.Format("Jan 02 15:04"))
 	}
 	r := ev.Report
 	fmt.Fprintf(stdout, "\nRecall %.2f, precision %.2f, median delay %.0f minutes of delivery time, %d unplanted Insights.\n",
 		r.Recall, r.Precision, r.Delay.MedianMinutes, extra)
 	fmt.Fprintf(stdout, "3. Insights files (%d, AWS's format and layout): %s\n   Input trail: %s\n", len(ev.Replay.Written), out, data)
 	return nil
-}
-
-func matches(in *detector.Insight, l datasets.Label) bool {
-	if in.Key.Account != l.Account || (l.Region != "" && in.Key.Region != l.Region) {
-		return false
-	}
-	if l.EventName != "" && (in.Key.EventName != l.EventName || in.Key.EventSource != l.EventSource) {
-		return false
-	}
-	if l.Type != "" && in.Key.Type.String() != l.Type {
-		return false
-	}
-	if l.ErrorCode != "" && in.Key.ErrorCode != l.ErrorCode {
-		return false
-	}
-	end := in.Start.Add(time.Duration(max(in.Duration, 1)) * time.Minute)
-	return in.Start.Before(l.End.Add(30*time.Minute)) && end.After(l.Start.Add(-30*time.Minute))
-}
-
-// incidentOf finds the labelled incident an unmatched Insight belongs to:
-// same account and Region, during the incident, led by its principal (as
-// eval scores it).
-func incidentOf(in *detector.Insight, labels []datasets.Label) (datasets.Label, bool) {
-	if len(in.Attributions) == 0 || len(in.Attributions[0].Insight) == 0 {
-		return datasets.Label{}, false
-	}
-	top := in.Attributions[0].Insight[0].Value
-	for _, l := range labels {
-		if l.Trap || l.Principal == "" || l.Principal != top || l.Account != in.Key.Account || l.Region != in.Key.Region {
-			continue
-		}
-		if in.Start.Before(l.End.Add(30*time.Minute)) && in.Start.After(l.Start.Add(-30*time.Minute)) {
-			return l, true
-		}
-	}
-	return datasets.Label{}, false
 }
 
 func trunc(s string, n int) string {

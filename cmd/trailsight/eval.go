@@ -51,6 +51,9 @@ type evaluation struct {
 	Manifest *datasets.Manifest
 	Replay   *replayResult
 	Report   *eval.Report
+	// Matches pairs labels with Insights, by the rules of Report.
+	Matches eval.Matches
+	Labels  []eval.Label
 }
 
 // evaluate replays the dataset in dir (writing Insights files under
@@ -83,7 +86,8 @@ func evaluate(ctx context.Context, cfg detector.Config, dir, outDir string) (*ev
 	// Series-days are counted after the warm-up, when Insights may start.
 	days := m.End.Sub(m.WarmupEnd).Hours() / 24
 	opt := eval.Options{SeriesDays: float64(res.Engine.Series+res.Engine.ErrorSeries) * days, End: m.End}
-	return &evaluation{Manifest: m, Replay: res, Report: eval.Score(labels.Labels, delivered, tr, opt)}, nil
+	return &evaluation{Manifest: m, Replay: res, Report: eval.Score(labels.Labels, delivered, tr, opt),
+		Matches: eval.Match(labels.Labels, delivered, opt), Labels: labels.Labels}, nil
 }
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
