@@ -604,7 +604,7 @@ func TestSeries(t *testing.T) {
 	r := mustRun(t, "series", "-account", spike.Account, "-region", spike.Region, "-source", spike.EventSource, "-name", spike.EventName,
 		"-from", from.Format(time.RFC3339), "-to", to.Format(time.RFC3339), "--detector.warm-up", "48h", data)
 
-	tr, err := countTruth(t.Context(), []string{data})
+	tr, err := eval.CountTruth(t.Context(), []string{data})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,7 +75,7 @@ func evaluate(ctx context.Context, cfg detector.Config, dir, outDir string) (*ev
 	if err != nil {
 		return nil, err
 	}
-	tr, err := countTruth(ctx, []string{dir})
+	tr, err := eval.CountTruth(ctx, []string{dir})
 	if err != nil {
 		return nil, err
 	}

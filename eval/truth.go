@@ -1,4 +1,4 @@
-package main
+package eval
 
 import (
 	"context"
@@ -7,28 +7,28 @@ import (
 
 	"github.com/trailsight/trailsight/cloudtrail"
 	"github.com/trailsight/trailsight/consumers"
-	"github.com/trailsight/trailsight/eval"
 )
 
-// truth holds a dataset's true per-minute counts, counted independently of
-// the detector: every distinct eventID once, write management calls per
-// API, errors per API and code.
-type truth struct {
-	calls map[truthKey]map[int64]float64
+// Counts holds a dataset's true per-minute counts, counted independently
+// of the detector: every distinct eventID once, write management calls per
+// API, errors per API and code. It implements Truth.
+type Counts struct {
+	calls map[countKey]map[int64]float64
 }
 
-type truthKey struct{ account, region, source, name, code string }
+type countKey struct{ account, region, source, name, code string }
 
-var _ eval.Truth = (*truth)(nil)
+var _ Truth = (*Counts)(nil)
 
-func countTruth(ctx context.Context, paths []string) (*truth, error) {
+// CountTruth reads the trail files under paths and counts them.
+func CountTruth(ctx context.Context, paths []string) (*Counts, error) {
 	files, err := consumers.ListFiles(paths)
 	if err != nil {
 		return nil, err
 	}
-	t := &truth{calls: map[truthKey]map[int64]float64{}}
+	t := &Counts{calls: map[countKey]map[int64]float64{}}
 	seen := map[string]struct{}{}
-	add := func(k truthKey, m int64) {
+	add := func(k countKey, m int64) {
 		mm := t.calls[k]
 		if mm == nil {
 			mm = map[int64]float64{}
@@ -51,10 +51,10 @@ func countTruth(ctx context.Context, paths []string) (*truth, error) {
 			}
 			m := ev.EventTime / 60
 			if ev.IsWrite() {
-				add(truthKey{ev.RecipientAccountID, ev.AWSRegion, ev.EventSource, ev.EventName, ""}, m)
+				add(countKey{ev.RecipientAccountID, ev.AWSRegion, ev.EventSource, ev.EventName, ""}, m)
 			}
 			if ev.ErrorCode != "" {
-				add(truthKey{ev.RecipientAccountID, ev.AWSRegion, ev.EventSource, ev.EventName, ev.ErrorCode}, m)
+				add(countKey{ev.RecipientAccountID, ev.AWSRegion, ev.EventSource, ev.EventName, ev.ErrorCode}, m)
 			}
 		}
 		return nil
@@ -63,12 +63,12 @@ func countTruth(ctx context.Context, paths []string) (*truth, error) {
 }
 
 // Count implements eval.Truth.
-func (t *truth) Count(account, region, source, name, errorCode, insightType string, from, to time.Time) (float64, int) {
+func (t *Counts) Count(account, region, source, name, errorCode, insightType string, from, to time.Time) (float64, int) {
 	code := ""
 	if insightType == cloudtrail.APIErrorRateInsight {
 		code = errorCode
 	}
-	mm := t.calls[truthKey{account, region, source, name, code}]
+	mm := t.calls[countKey{account, region, source, name, code}]
 	a, b := from.Unix()/60, to.Unix()/60
 	n := 0.0
 	for m := a; m < b; m++ {
