@@ -304,13 +304,19 @@ func (e *Engine) observe(ev *cloudtrail.Event) Result {
 	if ua == "" {
 		ua = "null"
 	}
-	pid := e.vals.id(principal(arn))
+	// Each value is interned once per event; the principal is the ARN
+	// itself except for assumed-role sessions.
+	arnID, uaID := e.vals.id(arn), e.vals.id(ua)
+	pid := arnID
+	if p := principal(arn); p != arn {
+		pid = e.vals.id(p)
+	}
 	firstSeen := e.seePrincipal(acct, pid, m)
 	res := NotWrite
 	if ev.ErrorCode != "" {
 		s := e.errSeries(k, ev.ErrorCode, reg, calls, total, m)
 		s.counts.Add(m, 1)
-		vals := [3]uint32{e.vals.id(arn), e.vals.id(ua), 0}
+		vals := [3]uint32{arnID, uaID, 0}
 		s.attrs.observe(m, &vals, 1)
 		res = CountedError
 		if !late {
@@ -322,7 +328,7 @@ func (e *Engine) observe(ev *cloudtrail.Event) Result {
 		if code == "" {
 			code = "null"
 		}
-		vals := [3]uint32{e.vals.id(arn), e.vals.id(ua), e.vals.id(code)}
+		vals := [3]uint32{arnID, uaID, e.vals.id(code)}
 		cs.attrs.observe(m, &vals, 1)
 		e.observeNovelty(reg, &cs.series, pid, firstSeen, m)
 		res = Counted
