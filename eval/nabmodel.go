@@ -2,6 +2,7 @@ package eval
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/trailsight/trailsight/models"
@@ -114,15 +115,10 @@ func (d *NABModel) push(t time.Time, v float64, score bool) float64 {
 }
 
 func median(v []float64) float64 {
-	c := append([]float64(nil), v...)
-	for i := 1; i < len(c); i++ {
-		for j := i; j > 0 && c[j] < c[j-1]; j-- {
-			c[j], c[j-1] = c[j-1], c[j]
-		}
-	}
-	if len(c) == 0 {
+	if len(v) == 0 {
 		return 0
 	}
+	c := slices.Sorted(slices.Values(v))
 	if len(c)%2 == 1 {
 		return c[len(c)/2]
 	}
