@@ -5,7 +5,7 @@ FUZZTIME  ?= 20s
 BENCHTIME ?= 1s
 OUT       ?= /tmp/trailsight
 
-.PHONY: help build test test-short bench eval demo fuzz lint fmt golden tidy check
+.PHONY: help build deps test test-short bench eval demo fuzz lint fmt golden tidy check
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -13,7 +13,20 @@ help: ## List the targets.
 build: ## Build bin/trailsight.
 	$(GO) build -o bin/trailsight ./cmd/trailsight
 
-test: ## Run every test with the race detector, shuffled, fuzz seeds and golden files included.
+# deps is quick once done. The Kafka jars go to a cache outside the clone (kafka.sh home prints it).
+# Outside CI a missing tool only warns: the tests that need it skip, loudly; with CI=true they fail.
+deps: ## Install test dependencies: kcat (apt), Kafka jars (Maven Central).
+	@command -v kcat >/dev/null 2>&1 || command -v kafkacat >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null 2>&1; then sudo=sudo; else sudo=none; fi; \
+	  if [ "$$sudo" != none ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "deps: installing kcat (apt-get)"; \
+	    $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q kcat >/dev/null 2>&1 || \
+	    { $$sudo apt-get update -q >/dev/null && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q kcat >/dev/null; } || \
+	    { echo "deps: apt-get install kcat failed: the kcat tests skip (fail with CI=true)"; [ "$$CI" != true ]; }; \
+	  else echo "deps: cannot install kcat (needs apt-get, and root or sudo): the kcat tests skip (fail with CI=true)"; [ "$$CI" != true ]; fi; }
+	@bash scripts/kafka/kafka.sh fetch || { echo "deps: no Kafka jars: the real-broker tests skip (fail with CI=true)"; [ "$$CI" != true ]; }
+
+test: deps ## Run every test with the race detector, shuffled, fuzz seeds and golden files included.
 	$(GO) vet $(PKGS)
 	$(GO) test -race -shuffle=on -count=1 $(PKGS)
 

@@ -163,10 +163,11 @@ func gunzipFiles(files []consumers.File, workers int) (int64, error) {
 	return total, nil
 }
 
-// discard is a Sink that drops Insights.
+// discard is a Sink (and a consumers.Output) that drops Insights.
 type discard struct{}
 
 func (discard) Emit(context.Context, []detector.Insight) error { return nil }
+func (discard) Flush(context.Context) error                    { return nil }
 
 // BenchmarkReplay compares, in one run, reading and inflating a trail with
 // the parallelism of a replay (gunzip-*) with the full replay into an Engine

@@ -25,6 +25,7 @@ import (
 	"github.com/trailsight/trailsight/cloudtrail"
 	"github.com/trailsight/trailsight/datasets"
 	"github.com/trailsight/trailsight/eval"
+	"github.com/trailsight/trailsight/internal/kafkatest"
 )
 
 // The tests drive the CLI in-process through run, the function main
@@ -40,7 +41,7 @@ const (
 var raceEnabled bool
 
 // commandNames are the subcommands the README documents.
-var commandNames = []string{"replay", "gen", "eval", "series", "demo"}
+var commandNames = []string{"replay", "gen", "eval", "series", "serve", "produce", "demo"}
 
 // cliResult is what one run of the CLI produced.
 type cliResult struct {
@@ -126,11 +127,15 @@ var sharedTiny struct {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if sharedTiny.root != "" {
-		os.RemoveAll(sharedTiny.root)
-	}
-	os.Exit(code)
+	defer func() {
+		for _, d := range []string{sharedTiny.root, serveData.root} {
+			if d != "" {
+				os.RemoveAll(d)
+			}
+		}
+	}()
+	// Runs the tests, then stops the shared Kafka broker if one started.
+	kafkatest.Main(m)
 }
 
 func tinyDataset(t *testing.T) (string, *datasets.Manifest) {

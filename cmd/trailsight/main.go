@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -25,6 +26,8 @@ func commands() []command {
 		{"gen", "[flags]", "Generate a deterministic labelled synthetic trail.", runGen},
 		{"eval", "[flags] | eval nab [flags]", "Replay a labelled dataset and score the Insights; or run and score a NAB-format corpus.", runEval},
 		{"series", "[flags] DATASET", "Replay a trail and print one series minute by minute beside what the detector expected.", runSeries},
+		{"serve", "[-config.file FILE] [flags]", "Consume CloudTrail records from Kafka (an embedded broker by default) and emit Insights.", runServe},
+		{"produce", "[flags] PATH...", "Publish trail log files to a Kafka topic, keyed by account, paced by delivery time.", runProduce},
 		{"demo", "[flags]", "Generate a small labelled trail, replay it and show the Insights beside the planted anomalies.", runDemo},
 	}
 }
@@ -77,4 +80,15 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-7s %s\n          %s\n", c.name, c.args, c.help)
 	}
 	fmt.Fprintln(w, "\nRun 'trailsight COMMAND -h' for a command's flags.")
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/trailsight/trailsight/cloudtrail"
+	"github.com/trailsight/trailsight/consumers"
+	"github.com/trailsight/trailsight/emitters"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, _, err := loadServeConfig(args, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return serve(ctx, cfg, stdout, logger, nil)
+}
+
+// serve runs the service until ctx ends. ready, when not nil, is called
+// with the brokers once the topics exist and the group is about to join.
+func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, logger *slog.Logger, ready func(brokers []string)) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	brokers := cfg.Kafka.Brokers
+	embedded := len(brokers) == 0
+	if embedded {
+		c, err := startEmbedded(cfg.Embedded)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		brokers = c.ListenAddrs()
+		cfg.Kafka.Brokers = brokers
+		cfg.Output.CreateTopics = true
+	}
+	dialer := &kafka.Dialer{Timeout: 10 * time.Second, DualStack: false}
+
+	// The state topic gets as many partitions as the widest source topic,
+	// so each source partition's checkpoints live in one state partition.
+	statePartitions := cfg.Output.Partitions
+	if cfg.Output.CreateTopics {
+		if err := createTopics(ctx, brokers, cfg); err != nil {
+			return err
+		}
+	}
+	if n, err := maxPartitions(ctx, brokers, cfg.Kafka.Topics); err != nil {
+		return err
+	} else if n > 0 {
+		statePartitions = n
+	}
+	if n, err := maxPartitions(ctx, brokers, []string{cfg.Kafka.StateTopic}); err == nil && n > 0 {
+		statePartitions = n
+	}
+
+	store := consumers.NewKafkaStore(brokers, cfg.Kafka.StateTopic, statePartitions, cfg.Kafka.GroupID, dialer)
+	defer store.Close()
+
+	var topic *emitters.Topic
+	if cfg.Output.InsightsTopic != "" {
+		w := &kafka.Writer{
+			// A transport of its own: the default one caches metadata
+			// from before the topics were created for 6 s.
+			Transport: &kafka.Transport{},
+			Addr:      kafka.TCP(brokers...), Topic: cfg.Output.InsightsTopic,
+			Balancer:     &kafka.Murmur2Balancer{Consistent: true},
+			RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond, BatchBytes: 1 << 20,
+		}
+		defer w.Close()
+		topic = emitters.NewTopic(w, emitters.TopicOptions{}, logger)
+	}
+	var dlq consumers.MessageWriter
+	if cfg.Kafka.DeadLetterTopic != "" {
+		w := &kafka.Writer{
+			// A transport of its own: the default one caches metadata
+			// from before the topics were created for 6 s.
+			Transport: &kafka.Transport{},
+			Addr:      kafka.TCP(brokers...), Topic: cfg.Kafka.DeadLetterTopic,
+			Balancer:     &kafka.Murmur2Balancer{Consistent: true},
+			RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond, BatchBytes: 1 << 20,
+		}
+		defer w.Close()
+		dlq = w
+	}
+	newOutput := func(string, int) (consumers.Output, error) {
+		var f emitters.Fanout
+		if topic != nil {
+			f = append(f, topic)
+		}
+		if cfg.Output.Dir != "" {
+			f = append(f, emitters.NewDir(cfg.Output.Dir, cloudtrail.KeyPrefix{}))
+		}
+		return f, nil
+	}
+	g, err := consumers.NewGroup(cfg.Kafka, cfg.Detector, consumers.GroupDeps{
+		Store: store, NewOutput: newOutput, DeadLetters: dlq, Dialer: dialer,
+	}, reg, logger)
+	if err != nil {
+		return err
+	}
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if cfg.HTTP.Listen != "" {
+		srv, err := listenHTTP(cfg.HTTP.Listen, reg)
+		if err != nil {
+			return err
+		}
+		wg.Go(func() {
+			<-ctx.Done()
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		})
+	}
+	if embedded {
+		printHowToFeed(stdout, brokers[0], cfg)
+	}
+	if ready != nil {
+		ready(brokers)
+	}
+	logger.Info("serving", "brokers", brokers, "topics", cfg.Kafka.Topics, "group", cfg.Kafka.GroupID,
+		"insights_topic", cfg.Output.InsightsTopic, "dir", cfg.Output.Dir)
+	return g.Run(ctx)
+}
+
+func startEmbedded(c embeddedConfig) (*kfake.Cluster, error) {
+	host, portText, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("embedded.addr=%q: %w", c.Addr, err)
+	}
+	if host != "127.0.0.1" && host != "localhost" {
+		return nil, fmt.Errorf("embedded.addr=%q: the embedded broker listens on 127.0.0.1 only", c.Addr)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port < 0 || port > 65535 {
+		return nil, fmt.Errorf("embedded.addr=%q: bad port", c.Addr)
+	}
+	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(port)}
+	if c.DataDir != "" {
+		opts = append(opts, kfake.DataDir(c.DataDir))
+	}
+	cl, err := kfake.NewCluster(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("start embedded broker on %s: %w", c.Addr, err)
+	}
+	return cl, nil
+}
+
+// createTopics creates the topics serve uses that do not exist yet.
+func createTopics(ctx context.Context, brokers []string, cfg *serveConfig) error {
+	n := cfg.Output.Partitions
+	want := []kafka.TopicConfig{}
+	for _, t := range cfg.Kafka.Topics {
+		want = append(want, kafka.TopicConfig{Topic: t, NumPartitions: n, ReplicationFactor: -1})
+	}
+	src := n
+	if have, err := maxPartitions(ctx, brokers, cfg.Kafka.Topics); err == nil && have > 0 {
+		src = have
+	}
+	want = append(want, kafka.TopicConfig{Topic: cfg.Kafka.StateTopic, NumPartitions: src, ReplicationFactor: -1,
+		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "cleanup.policy", ConfigValue: "compact"}}})
+	if cfg.Kafka.DeadLetterTopic != "" {
+		want = append(want, kafka.TopicConfig{Topic: cfg.Kafka.DeadLetterTopic, NumPartitions: 1, ReplicationFactor: -1})
+	}
+	if cfg.Output.InsightsTopic != "" {
+		want = append(want, kafka.TopicConfig{Topic: cfg.Output.InsightsTopic, NumPartitions: n, ReplicationFactor: -1})
+	}
+	return consumers.EnsureTopics(ctx, brokers, want)
+}
+
+func maxPartitions(ctx context.Context, brokers []string, topics []string) (int, error) {
+	parts, err := consumers.Partitions(ctx, brokers, topics)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range parts {
+		n = max(n, p)
+	}
+	return n, nil
+}
+
+func listenHTTP(addr string, reg *prometheus.Registry) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("http.listen=%q: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("http server stopped", "err", err)
+		}
+	}()
+	return srv, nil
+}
+
+func printHowToFeed(w io.Writer, broker string, cfg *serveConfig) {
+	fmt.Fprintf(w, `trailsight serve: embedded Kafka broker on %[1]s (in memory unless -embedded.data-dir is set)
+Topics: %[2]s (input, keyed by account ID), %[3]s (Insights), %[4]s (checkpoints), %[5]s (dead letters)
+
+Feed it a trail, an hour of delivery time per minute:
+  trailsight gen --preset demo --out /tmp/trailsight-demo
+  trailsight produce -brokers %[1]s -topic %[2]s -speed 60 /tmp/trailsight-demo
+or with kcat, one record per line:
+  kcat -b %[1]s -P -t %[2]s -K '|' <<< '111122223333|{"eventVersion":"1.08",...}'
+Watch the Insights:
+  kcat -b %[1]s -C -t %[3]s -f '%%k %%s\n'
+Metrics: http://%[6]s/metrics
+`, broker, cfg.Kafka.Topics[0], cfg.Output.InsightsTopic, cfg.Kafka.StateTopic, cfg.Kafka.DeadLetterTopic, cfg.HTTP.Listen)
+}

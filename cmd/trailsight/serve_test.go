@@ -1,0 +1,496 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/trailsight/trailsight/cloudtrail"
+	"github.com/trailsight/trailsight/consumers"
+	"github.com/trailsight/trailsight/datasets"
+	"github.com/trailsight/trailsight/detector"
+	"github.com/trailsight/trailsight/internal/kafkatest"
+)
+
+// serveData is a three-account trail, the Insights records a replay of it
+// produces, and a trailsight binary built for the process tests.
+var serveData struct {
+	once  sync.Once
+	root  string
+	trail string
+	bin   string
+	files []consumers.File
+	want  []string
+	err   error
+}
+
+func serveDetector() detector.Config {
+	cfg := detector.DefaultConfig()
+	cfg.WarmUp = 24 * time.Hour
+	return cfg
+}
+
+func loadServeData(t *testing.T) {
+	t.Helper()
+	d := &serveData
+	d.once.Do(func() {
+		if d.root, d.err = os.MkdirTemp("", "trailsight-serve-test-"); d.err != nil {
+			return
+		}
+		d.bin = filepath.Join(d.root, "trailsight")
+		if out, err := exec.Command("go", "build", "-o", d.bin, ".").CombinedOutput(); err != nil {
+			d.err = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		cfg, _ := datasets.Preset("tiny")
+		base := cfg.Accounts[0]
+		cfg.Accounts = nil
+		for i, id := range []string{"111122223333", "444455556666", "777788889999"} {
+			a := base
+			a.ID, a.Name = id, fmt.Sprintf("acct-%d", i)
+			cfg.Accounts = append(cfg.Accounts, a)
+		}
+		d.trail = filepath.Join(d.root, "trail")
+		if _, d.err = datasets.Generate(cfg, d.trail); d.err != nil {
+			return
+		}
+		if d.files, d.err = consumers.ListFiles([]string{d.trail}); d.err != nil {
+			return
+		}
+		var res *replayResult
+		if res, d.err = replay(context.Background(), serveDetector(), []string{d.trail}, "", nil); d.err != nil {
+			return
+		}
+		for i := range res.Insights {
+			r := res.Insights[i].Record()
+			d.want = append(d.want, string(r.AppendJSON(nil)))
+		}
+		sort.Strings(d.want)
+	})
+	if d.err != nil {
+		t.Fatal(d.err)
+	}
+	if len(d.want) < 6 {
+		t.Fatalf("replay produced %d Insights records; the test needs several", len(d.want))
+	}
+}
+
+// serveProc is one trailsight serve process.
+type serveProc struct {
+	cmd     *exec.Cmd
+	metrics string
+	logs    *strings.Builder
+	mu      *sync.Mutex
+}
+
+func startServe(t *testing.T, args []string) *serveProc {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(serveData.bin, append([]string{"serve", "-http.listen=" + addr}, args...)...)
+	p := &serveProc{cmd: cmd, metrics: "http://" + addr + "/metrics", logs: &strings.Builder{}, mu: &sync.Mutex{}}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = nil
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.logs.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			_ = p.cmd.Process.Kill()
+			_ = p.cmd.Wait()
+		}
+	})
+	return p
+}
+
+// offsets scrapes the next offset of each partition; nil while the
+// process is not serving metrics yet.
+func (p *serveProc) offsets() map[int]int64 { return scrapeOffsets(p.metrics) }
+
+func scrapeOffsets(url string) map[int]int64 {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	out := map[int]int64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "trailsight_consumer_next_offset{") {
+			continue
+		}
+		i := strings.Index(line, `partition="`)
+		j := strings.LastIndexByte(line, ' ')
+		if i < 0 || j < 0 {
+			continue
+		}
+		rest := line[i+len(`partition="`):]
+		part, _ := strconv.Atoi(rest[:strings.IndexByte(rest, '"')])
+		v, _ := strconv.ParseFloat(line[j+1:], 64)
+		out[part] = int64(v)
+	}
+	return out
+}
+
+func (p *serveProc) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.String()
+}
+
+// endOffsets returns the end offset of every partition of topic.
+func endOffsets(t *testing.T, brokers []string, topic string, parts int) map[int]int64 {
+	t.Helper()
+	out := map[int]int64{}
+	for p := range parts {
+		conn, err := kafka.DialLeader(context.Background(), "tcp", brokers[0], topic, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[p], err = conn.ReadLastOffset()
+		conn.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// TestServeKill9 kills trailsight serve with SIGKILL at several points of
+// a stream and restarts it each time; after a final graceful stop the
+// Insights files must hold exactly the records a replay of the same trail
+// produces, each once, and the Insights topic every one of them.
+func TestServeKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs a broker")
+	}
+	loadServeData(t)
+	kafkatest.Each(t, func(t *testing.T, c kafkatest.Cluster) {
+		const parts = 4
+		base := kafkatest.Topic(t)
+		src, state, dlq, insights := base+"-src", base+"-state", base+"-dlq", base+"-insights"
+		c.CreateTopic(t, src, parts, false)
+		c.CreateTopic(t, state, parts, true)
+		c.CreateTopic(t, dlq, 1, false)
+		c.CreateTopic(t, insights, parts, false)
+		w := &kafka.Writer{Transport: &kafka.Transport{}, Addr: kafka.TCP(c.Brokers()...), Topic: src, Balancer: &kafka.Murmur2Balancer{Consistent: true},
+			RequiredAcks: kafka.RequireAll, BatchTimeout: 2 * time.Millisecond, BatchBytes: 1 << 20}
+		defer w.Close()
+		if _, err := consumers.Publish(context.Background(), w, serveData.files, consumers.PublishOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		end := endOffsets(t, c.Brokers(), src, parts)
+		total := int64(0)
+		for _, n := range end {
+			total += n
+		}
+		out := t.TempDir()
+		args := []string{
+			"-kafka.brokers=" + strings.Join(c.Brokers(), ","), "-kafka.topics=" + src, "-kafka.group-id=" + base,
+			"-kafka.state-topic=" + state, "-kafka.dead-letter-topic=" + dlq, "-output.insights-topic=" + insights,
+			"-output.dir=" + out, "-output.create-topics=false", "-kafka.checkpoint-interval=150ms", "-kafka.idle-advance=0",
+			"-kafka.session-timeout=6s", "-kafka.heartbeat-interval=1s", "-detector.warm-up=24h",
+		}
+		progress := func(p *serveProc) int64 {
+			n := int64(0)
+			for _, v := range p.offsets() {
+				n += v
+			}
+			return n
+		}
+		waitFor := func(p *serveProc, what string, cond func() bool) {
+			t.Helper()
+			deadline := time.Now().Add(120 * time.Second)
+			for !cond() {
+				if time.Now().After(deadline) {
+					// A goroutine dump says where it stuck.
+					_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+					time.Sleep(2 * time.Second)
+					t.Fatalf("%s: not within 120 s; offsets %v of %v\nlog:\n%s", what, p.offsets(), end, p.log())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		// Kill at a quarter, half and three quarters of the stream (as
+		// far as the last run got), restarting each time.
+		kills := 0
+		for _, frac := range []float64{0.25, 0.5, 0.75} {
+			p := startServe(t, args)
+			at := int64(frac * float64(total))
+			waitFor(p, "progress", func() bool { return progress(p) >= at })
+			if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			_ = p.cmd.Wait()
+			kills++
+		}
+		p := startServe(t, args)
+		waitFor(p, "all consumed", func() bool {
+			o := p.offsets()
+			for part, n := range end {
+				if o[part] < n {
+					return false
+				}
+			}
+			return true
+		})
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.cmd.Wait(); err != nil {
+			t.Fatalf("serve after SIGTERM: %v\nlog:\n%s", err, p.log())
+		}
+		got := insightFileRecords(t, out)
+		lost, dup, extra := diffMultiset(serveData.want, got)
+		t.Logf("%s: %d kill -9s; Insights records expected %d, in files %d; lost %d, duplicated %d, unexpected %d",
+			c.Name(), kills, len(serveData.want), len(got), len(lost), len(dup), len(extra))
+		for _, s := range lost[:min(3, len(lost))] {
+			t.Errorf("lost: %.300s", s)
+		}
+		for _, s := range dup[:min(3, len(dup))] {
+			t.Errorf("duplicated: %.300s", s)
+		}
+		for _, s := range extra[:min(3, len(extra))] {
+			t.Errorf("unexpected: %.300s", s)
+		}
+	})
+}
+
+func insightFileRecords(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		recs, err := cloudtrail.DecodeInsightFile(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		for i := range recs {
+			out = append(out, string(recs[i].AppendJSON(nil)))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func diffMultiset(want, got []string) (lost, dup, extra []string) {
+	count := map[string]int{}
+	for _, g := range got {
+		count[g]++
+	}
+	for _, w := range want {
+		switch n := count[w]; {
+		case n == 0:
+			lost = append(lost, w)
+		case n > 1:
+			dup = append(dup, w)
+		}
+		delete(count, w)
+	}
+	for g := range count {
+		extra = append(extra, g)
+	}
+	sort.Strings(extra)
+	return lost, dup, extra
+}
+
+// TestServeEmbeddedWithKcat runs serve as a newcomer does, with no brokers:
+// it starts the embedded broker and says how to feed it. kcat, an
+// independent client (librdkafka), publishes a trail, one log file per
+// line, and a line that is not JSON; kcat reads the Insights topic back:
+// the same records as the Insights files, and the bad line is a dead
+// letter.
+func TestServeEmbeddedWithKcat(t *testing.T) {
+	kcat := kafkatest.KCat(t)
+	dir, _ := tinyDataset(t)
+	files, err := consumers.ListFiles([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpAddr := ln.Addr().String()
+	ln.Close()
+	cfg, _, err := loadServeConfig([]string{"-embedded.addr=127.0.0.1:0", "-http.listen=" + httpAddr, "-output.dir=" + out,
+		"-detector.warm-up=24h", "-kafka.idle-advance=0", "-kafka.checkpoint-interval=100ms"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	brokersCh := make(chan []string, 1)
+	var stdout strings.Builder
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, cfg, &stdout, slog.New(slog.DiscardHandler), func(b []string) { brokersCh <- b })
+	}()
+	var brokers []string
+	select {
+	case brokers = <-brokersCh:
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve not ready within 30 s")
+	}
+	if want := "kcat -b " + brokers[0]; !strings.Contains(stdout.String(), want) {
+		t.Errorf("serve's greeting lacks %q:\n%s", want, stdout.String())
+	}
+	// One line per log file: account, a tab, the file's JSON on one line.
+	var in bytes.Buffer
+	lines := 0
+	for _, f := range files {
+		if f.Kind != cloudtrail.FileLog {
+			continue
+		}
+		body, err := os.ReadFile(f.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if zr, err := gzip.NewReader(bytes.NewReader(body)); err == nil {
+			if body, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		k, _ := cloudtrail.ParseKey(filepath.ToSlash(f.Path))
+		in.WriteString(k.AccountID + "\t")
+		if err := json.Compact(&in, body); err != nil {
+			t.Fatal(err)
+		}
+		in.WriteByte('\n')
+		lines++
+	}
+	in.WriteString("111122223333\tthis is not a CloudTrail record\n")
+	lines++
+	cmd := exec.Command(kcat, "-b", brokers[0], "-P", "-t", "cloudtrail-events", "-K", "\t", "-z", "gzip", "-X", "message.max.bytes=10000000")
+	cmd.Stdin = &in
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kcat -P: %v\n%s", err, b)
+	}
+	end := endOffsets(t, brokers, "cloudtrail-events", cfg.Output.Partitions)
+	total := int64(0)
+	for _, n := range end {
+		total += n
+	}
+	if total != int64(lines) {
+		t.Fatalf("the topic holds %d messages, kcat was given %d lines", total, lines)
+	}
+	deadline := time.Now().Add(120 * time.Second)
+	for {
+		o, done := scrapeOffsets("http://"+httpAddr+"/metrics"), true
+		for p, n := range end {
+			if o[p] < n {
+				done = false
+			}
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not consumed within 120 s: %v of %v", o, end)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// kcat reads the Insights topic and the dead letters while the
+	// embedded broker still runs.
+	kcatRead := func(topic string) []string {
+		b, err := exec.Command(kcat, "-b", brokers[0], "-C", "-t", topic, "-e", "-o", "beginning", "-q", "-f", "%s\n").Output()
+		if err != nil {
+			t.Fatalf("kcat -C -t %s: %v", topic, err)
+		}
+		return strings.Split(strings.TrimSpace(string(b)), "\n")
+	}
+	topicIDs := map[string]bool{}
+	for _, line := range kcatRead("trailsight-insights") {
+		var env struct {
+			DetailType string `json:"detail-type"`
+			Detail     struct {
+				EventID   string `json:"eventID"`
+				EventType string `json:"eventType"`
+			} `json:"detail"`
+		}
+		if err := json.Unmarshal([]byte(line), &env); err != nil {
+			t.Fatalf("Insights topic message %q: %v", line, err)
+		}
+		if env.DetailType != "AWS Insight via CloudTrail" || env.Detail.EventType != "AwsCloudTrailInsight" {
+			t.Errorf("Insights topic message is not an Insight envelope: %.200s", line)
+		}
+		topicIDs[env.Detail.EventID] = true
+	}
+	if dl := kcatRead("trailsight-dead-letters"); len(dl) != 1 || dl[0] != "this is not a CloudTrail record" {
+		t.Errorf("dead letters %q, want the one bad line", dl)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	// The graceful stop flushed the files: the same records as the topic.
+	fileIDs := map[string]bool{}
+	for _, r := range insightFileRecords(t, out) {
+		rec, err := cloudtrail.DecodeInsightRecord([]byte(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fileIDs[rec.EventID] {
+			t.Errorf("record %s twice in the files", rec.EventID)
+		}
+		fileIDs[rec.EventID] = true
+	}
+	if len(fileIDs) < 4 {
+		t.Fatalf("%d Insights records from the tiny trail; want several", len(fileIDs))
+	}
+	if !maps.Equal(fileIDs, topicIDs) {
+		t.Errorf("kcat read %d records from the Insights topic, the files hold %d; they differ", len(topicIDs), len(fileIDs))
+	}
+	t.Logf("kcat: %d messages in, %d Insights records out (topic and files agree), 1 dead letter", lines, len(topicIDs))
+}

@@ -1,0 +1,146 @@
+package consumers_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/trailsight/trailsight/consumers"
+	"github.com/trailsight/trailsight/detector"
+	"github.com/trailsight/trailsight/internal/kafkatest"
+)
+
+// benchCluster is the real broker when it can be had (TRAILSIGHT_BENCH_KAFKA
+// unset or "real"), else kfake; throughput through kfake measures kfake.
+func benchCluster(b *testing.B) kafkatest.Cluster {
+	if os.Getenv("TRAILSIGHT_BENCH_KAFKA") == "kfake" {
+		return kafkatest.Fake(b)
+	}
+	return kafkatest.Real(b)
+}
+
+// benchTopic is a topic of one-record messages (~1.5 KB CloudTrail records
+// from the generated trail), keyed by account.
+type benchTopic struct {
+	c       kafkatest.Cluster
+	name    string
+	parts   int
+	records int
+	bytes   int64
+}
+
+var benchTopics sync.Map // partitions -> *benchTopic
+
+func loadBenchTopic(b *testing.B, parts int) *benchTopic {
+	b.Helper()
+	if v, ok := benchTopics.Load(parts); ok {
+		return v.(*benchTopic)
+	}
+	data := loadGroupData(b)
+	c := benchCluster(b)
+	bt := &benchTopic{c: c, name: fmt.Sprintf("bench-%d-%d", parts, time.Now().UnixNano()), parts: parts}
+	c.CreateTopic(b, bt.name, parts, false)
+	w := &kafka.Writer{Transport: &kafka.Transport{}, Addr: kafka.TCP(c.Brokers()...), Topic: bt.name, Balancer: &kafka.Murmur2Balancer{Consistent: true},
+		RequiredAcks: kafka.RequireOne, BatchTimeout: 5 * time.Millisecond, BatchSize: 2000, BatchBytes: 1 << 20,
+		Compression: kafka.Lz4}
+	defer w.Close()
+	st, err := consumers.Publish(context.Background(), w, data.files, consumers.PublishOptions{PerRecord: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bt.records, bt.bytes = st.Messages, st.Bytes
+	benchTopics.Store(parts, bt)
+	return bt
+}
+
+// BenchmarkBareReader is the yardstick: kafka-go partition readers that
+// fetch every message of the topic and do nothing with it.
+func BenchmarkBareReader(b *testing.B) {
+	bt := loadBenchTopic(b, 1)
+	for b.Loop() {
+		rd := kafka.NewReader(kafka.ReaderConfig{Brokers: bt.c.Brokers(), Topic: bt.name, Partition: 0,
+			MinBytes: 1, MaxBytes: 16 << 20, MaxWait: time.Second})
+		for n := 0; n < bt.records; n++ {
+			if _, err := rd.FetchMessage(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rd.Close()
+	}
+	b.ReportMetric(float64(bt.records)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.SetBytes(bt.bytes)
+}
+
+// BenchmarkGroup is one trailsight consumer reading the same topic end to
+// end: decode, detector, checkpoints, commits.
+func BenchmarkGroup(b *testing.B) {
+	for _, tc := range []struct{ parts, members int }{{1, 1}, {12, 1}, {12, 3}} {
+		b.Run(fmt.Sprintf("partitions=%d/members=%d", tc.parts, tc.members), func(b *testing.B) {
+			bt := loadBenchTopic(b, tc.parts)
+			state := bt.name + "-state-" + strconv.Itoa(tc.members)
+			bt.c.CreateTopic(b, state, tc.parts, true)
+			i := 0
+			for b.Loop() {
+				i++
+				runGroupToEnd(b, bt, state, fmt.Sprintf("%s-g%d-%d", bt.name, tc.members, i), tc.members)
+			}
+			b.ReportMetric(float64(bt.records)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			b.SetBytes(bt.bytes)
+		})
+	}
+}
+
+func runGroupToEnd(b *testing.B, bt *benchTopic, state, group string, members int) {
+	b.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	regs := make([]*prometheus.Registry, members)
+	for m := range members {
+		cfg := consumers.DefaultGroupConfig()
+		cfg.Brokers, cfg.GroupID, cfg.Topics, cfg.StateTopic, cfg.DeadLetterTopic = bt.c.Brokers(), group, []string{bt.name}, state, ""
+		cfg.SessionTimeout, cfg.HeartbeatInterval = 6*time.Second, time.Second
+		det := detector.DefaultConfig()
+		regs[m] = prometheus.NewRegistry()
+		store := consumers.NewKafkaStore(cfg.Brokers, state, bt.parts, group, nil)
+		g, err := consumers.NewGroup(cfg, det, consumers.GroupDeps{
+			Store:     store,
+			NewOutput: func(string, int) (consumers.Output, error) { return discard{}, nil },
+		}, regs[m], nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wg.Go(func() {
+			if err := g.Run(ctx); err != nil {
+				b.Error(err)
+			}
+			store.Close()
+		})
+	}
+	for {
+		n := 0.0
+		for _, reg := range regs {
+			mfs, _ := reg.Gather()
+			for _, mf := range mfs {
+				if mf.GetName() == "trailsight_consumer_records_total" {
+					n += mf.GetMetric()[0].GetCounter().GetValue()
+				}
+			}
+		}
+		if int(n) >= bt.records {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.StopTimer()
+	cancel()
+	wg.Wait()
+	b.StartTimer()
+}

@@ -1,0 +1,647 @@
+package consumers_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/trailsight/trailsight/cloudtrail"
+	"github.com/trailsight/trailsight/consumers"
+	"github.com/trailsight/trailsight/datasets"
+	"github.com/trailsight/trailsight/detector"
+	"github.com/trailsight/trailsight/emitters"
+	"github.com/trailsight/trailsight/internal/kafkatest"
+)
+
+func TestMain(m *testing.M) {
+	defer func() {
+		if groupDataDir != "" {
+			os.RemoveAll(groupDataDir)
+		}
+	}()
+	kafkatest.Main(m)
+}
+
+// groupData is a generated trail of three accounts and the Insights records
+// a replay of it produces: what every Kafka run must reproduce, each record
+// exactly once in the Insights files.
+type groupData struct {
+	files []consumers.File
+	want  []string // Insights records (JSON), sorted
+	err   error
+}
+
+var (
+	groupDataOnce sync.Once
+	groupDataVal  groupData
+	groupDataDir  string
+)
+
+// groupDetector is the detector configuration of the Kafka tests: the
+// trail's two warm-up days suffice.
+func groupDetector() detector.Config {
+	cfg := detector.DefaultConfig()
+	cfg.WarmUp = 24 * time.Hour
+	return cfg
+}
+
+func loadGroupData(t testing.TB) *groupData {
+	t.Helper()
+	groupDataOnce.Do(func() {
+		d := &groupDataVal
+		cfg, err := datasets.Preset("tiny")
+		if err != nil {
+			d.err = err
+			return
+		}
+		base := cfg.Accounts[0]
+		cfg.Accounts = nil
+		for i, id := range []string{"111122223333", "444455556666", "777788889999"} {
+			a := base
+			a.ID, a.Name = id, fmt.Sprintf("acct-%d", i)
+			cfg.Accounts = append(cfg.Accounts, a)
+		}
+		dir, err := os.MkdirTemp("", "trailsight-group-")
+		if err != nil {
+			d.err = err
+			return
+		}
+		groupDataDir = dir
+		if _, err := datasets.Generate(cfg, dir); err != nil {
+			d.err = err
+			return
+		}
+		if d.files, err = consumers.ListFiles([]string{dir}); err != nil {
+			d.err = err
+			return
+		}
+		sink := &collect{}
+		e, err := detector.New(groupDetector(), sink, nil)
+		if err != nil {
+			d.err = err
+			return
+		}
+		if _, err := consumers.Replay(context.Background(), d.files, e, consumers.ReplayOptions{Workers: 2}); err != nil {
+			d.err = err
+			return
+		}
+		for i := range sink.got {
+			r := sink.got[i].Record()
+			d.want = append(d.want, string(r.AppendJSON(nil)))
+		}
+		sort.Strings(d.want)
+	})
+	if groupDataVal.err != nil {
+		t.Fatalf("group test data: %v", groupDataVal.err)
+	}
+	if len(groupDataVal.want) < 6 {
+		t.Fatalf("the replay produced %d Insights records; the test needs several to mean anything", len(groupDataVal.want))
+	}
+	return &groupDataVal
+}
+
+// rig is one Kafka scenario: its topics, the trail to publish, and the
+// consumers that run.
+type rig struct {
+	t       *testing.T
+	c       kafkatest.Cluster
+	parts   int
+	src     string
+	state   string
+	dlq     string
+	insight string
+	outDir  string
+	data    *groupData
+	w       *kafka.Writer
+
+	mu        sync.Mutex
+	consumers map[string]*member
+	published map[int]int64 // partition -> messages published (next offset)
+}
+
+type member struct {
+	name   string
+	reg    *prometheus.Registry
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func newRig(t *testing.T, c kafkatest.Cluster, parts int) *rig {
+	r := &rig{t: t, c: c, parts: parts, data: loadGroupData(t), outDir: t.TempDir(),
+		consumers: map[string]*member{}, published: map[int]int64{}}
+	base := kafkatest.Topic(t)
+	r.src, r.state, r.dlq, r.insight = base+"-src", base+"-state", base+"-dlq", base+"-insights"
+	c.CreateTopic(t, r.src, parts, false)
+	c.CreateTopic(t, r.state, parts, true)
+	c.CreateTopic(t, r.dlq, 1, false)
+	c.CreateTopic(t, r.insight, parts, false)
+	r.w = &kafka.Writer{Transport: &kafka.Transport{}, Addr: kafka.TCP(c.Brokers()...), Topic: r.src, Balancer: &kafka.Murmur2Balancer{Consistent: true},
+		RequiredAcks: kafka.RequireAll, BatchTimeout: 2 * time.Millisecond, BatchBytes: 1 << 20}
+	t.Cleanup(func() { r.w.Close() })
+	return r
+}
+
+// publish writes files to the source topic and remembers how many messages
+// each partition got.
+func (r *rig) publish(files []consumers.File) {
+	r.t.Helper()
+	if _, err := consumers.Publish(context.Background(), r.w, files, consumers.PublishOptions{}); err != nil {
+		r.t.Fatalf("Publish: %v", err)
+	}
+	r.refreshEnds()
+}
+
+// write publishes raw messages (malformed ones, duplicates).
+func (r *rig) write(msgs ...kafka.Message) {
+	r.t.Helper()
+	if err := r.w.WriteMessages(context.Background(), msgs...); err != nil {
+		r.t.Fatalf("WriteMessages: %v", err)
+	}
+	r.refreshEnds()
+}
+
+func (r *rig) refreshEnds() {
+	r.t.Helper()
+	for p := range r.parts {
+		conn, err := kafka.DialLeader(context.Background(), "tcp", r.c.Brokers()[0], r.src, p)
+		if err != nil {
+			r.t.Fatalf("dial leader: %v", err)
+		}
+		last, err := conn.ReadLastOffset()
+		conn.Close()
+		if err != nil {
+			r.t.Fatalf("last offset: %v", err)
+		}
+		r.mu.Lock()
+		r.published[p] = last
+		r.mu.Unlock()
+	}
+}
+
+func (r *rig) groupConfig() consumers.GroupConfig {
+	cfg := consumers.DefaultGroupConfig()
+	cfg.Brokers = r.c.Brokers()
+	cfg.GroupID = r.src + "-group"
+	cfg.Topics = []string{r.src}
+	cfg.StateTopic = r.state
+	cfg.DeadLetterTopic = r.dlq
+	cfg.CheckpointInterval = 200 * time.Millisecond
+	// Idle advance moves the clock by wall time, which a test that
+	// compares with a replay must not do.
+	cfg.IdleAdvance = 0
+	cfg.SessionTimeout = 6 * time.Second
+	cfg.HeartbeatInterval = time.Second
+	cfg.RebalanceTimeout = 15 * time.Second
+	return cfg
+}
+
+// start runs a new member of the group in the background.
+func (r *rig) start(name string) {
+	r.t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	cfg := r.groupConfig()
+	store := consumers.NewKafkaStore(cfg.Brokers, r.state, r.parts, cfg.GroupID, nil)
+	insights := &kafka.Writer{Transport: &kafka.Transport{}, Addr: kafka.TCP(cfg.Brokers...), Topic: r.insight, Balancer: &kafka.Murmur2Balancer{},
+		RequiredAcks: kafka.RequireAll, BatchTimeout: 2 * time.Millisecond}
+	dlq := &kafka.Writer{Transport: &kafka.Transport{}, Addr: kafka.TCP(cfg.Brokers...), Topic: r.dlq, RequiredAcks: kafka.RequireAll, BatchTimeout: 2 * time.Millisecond}
+	topic := emitters.NewTopic(insights, emitters.TopicOptions{}, nil)
+	g, err := consumers.NewGroup(cfg, groupDetector(), consumers.GroupDeps{
+		Store:       store,
+		DeadLetters: dlq,
+		NewOutput: func(string, int) (consumers.Output, error) {
+			return emitters.Fanout{topic, emitters.NewDir(r.outDir, cloudtrail.KeyPrefix{})}, nil
+		},
+	}, reg, testLogger(r.t, name))
+	if err != nil {
+		r.t.Fatalf("NewGroup: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &member{name: name, reg: reg, cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		err := g.Run(ctx)
+		store.Close()
+		insights.Close()
+		dlq.Close()
+		m.done <- err
+	}()
+	r.mu.Lock()
+	r.consumers[name] = m
+	r.mu.Unlock()
+	r.t.Cleanup(func() { r.stop(name) })
+}
+
+// stop ends a member gracefully: its partitions checkpoint and it leaves.
+func (r *rig) stop(name string) {
+	r.t.Helper()
+	r.mu.Lock()
+	m := r.consumers[name]
+	delete(r.consumers, name)
+	r.mu.Unlock()
+	if m == nil {
+		return
+	}
+	m.cancel()
+	select {
+	case err := <-m.done:
+		if err != nil {
+			r.t.Errorf("member %s: Run: %v", name, err)
+		}
+	case <-time.After(60 * time.Second):
+		r.t.Fatalf("member %s did not stop within 60 s", name)
+	}
+}
+
+// gauges sums a gauge by its partition label over the running members.
+func (r *rig) gauges(name string) map[int]float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[int]float64{}
+	for _, m := range r.consumers {
+		mfs, err := m.reg.Gather()
+		if err != nil {
+			r.t.Fatalf("Gather: %v", err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != name {
+				continue
+			}
+			for _, mt := range mf.GetMetric() {
+				for _, l := range mt.GetLabel() {
+					if l.GetName() == "partition" {
+						p, _ := strconv.Atoi(l.GetValue())
+						out[p] = max(out[p], mt.GetGauge().GetValue())
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// counter sums a counter over the running members.
+func (r *rig) counter(name string) float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sum := 0.0
+	for _, m := range r.consumers {
+		mfs, _ := m.reg.Gather()
+		for _, mf := range mfs {
+			if mf.GetName() == name {
+				for _, mt := range mf.GetMetric() {
+					sum += mt.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return sum
+}
+
+// waitConsumed waits until the running members have consumed every
+// message published.
+func (r *rig) waitConsumed() {
+	r.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		next := r.gauges("trailsight_consumer_next_offset")
+		r.mu.Lock()
+		done := true
+		for p, n := range r.published {
+			if int64(next[p]) < n {
+				done = false
+			}
+		}
+		r.mu.Unlock()
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("not consumed within 90 s: next offsets %v, published %v", next, r.published)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// fileRecords returns every Insights record in the files under dir, one
+// entry per occurrence: a record that appears twice is a duplicate.
+func fileRecords(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		recs, err := cloudtrail.DecodeInsightFile(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		for i := range recs {
+			out = append(out, string(recs[i].AppendJSON(nil)))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkInsights asserts the Insights files hold exactly the replay's
+// records, each once, and the Insights topic all of them (duplicates
+// allowed there).
+func (r *rig) checkInsights() {
+	r.t.Helper()
+	got := fileRecords(r.t, r.outDir)
+	want := r.data.want
+	lost, dup, extra := diffRecords(want, got)
+	r.t.Logf("%s: Insights records expected %d, in files %d; lost %d, duplicated %d, unexpected %d",
+		r.c.Name(), len(want), len(got), len(lost), len(dup), len(extra))
+	for _, s := range lost[:min(3, len(lost))] {
+		r.t.Errorf("lost: %.300s", s)
+	}
+	for _, s := range dup[:min(3, len(dup))] {
+		r.t.Errorf("duplicated: %.300s", s)
+	}
+	for _, s := range extra[:min(3, len(extra))] {
+		r.t.Errorf("unexpected: %.300s", s)
+	}
+	// The topic: every expected record's eventID arrives at least once.
+	ids := r.topicEventIDs(len(want))
+	for _, w := range want {
+		rec, err := cloudtrail.DecodeInsightRecord([]byte(w))
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		if ids[rec.EventID] == 0 {
+			r.t.Errorf("Insights topic lacks record %s", rec.EventID)
+		}
+	}
+}
+
+// diffRecords compares two sorted multisets.
+func diffRecords(want, got []string) (lost, dup, extra []string) {
+	count := map[string]int{}
+	for _, g := range got {
+		count[g]++
+	}
+	for _, w := range want {
+		switch n := count[w]; {
+		case n == 0:
+			lost = append(lost, w)
+		case n > 1:
+			dup = append(dup, w)
+		}
+		delete(count, w)
+	}
+	for g := range count {
+		extra = append(extra, g)
+	}
+	slices.Sort(extra)
+	return lost, dup, extra
+}
+
+// topicEventIDs reads the Insights topic to its end and counts the
+// records by the event-ID header.
+func (r *rig) topicEventIDs(atLeast int) map[string]int {
+	r.t.Helper()
+	ids := map[string]int{}
+	for p := range r.parts {
+		conn, err := kafka.DialLeader(context.Background(), "tcp", r.c.Brokers()[0], r.insight, p)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		last, err := conn.ReadLastOffset()
+		conn.Close()
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		if last == 0 {
+			continue
+		}
+		rd := kafka.NewReader(kafka.ReaderConfig{Brokers: r.c.Brokers(), Topic: r.insight, Partition: p, MaxWait: time.Second})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		for {
+			m, err := rd.ReadMessage(ctx)
+			if err != nil {
+				r.t.Fatalf("read %s/%d: %v", r.insight, p, err)
+			}
+			for _, h := range m.Headers {
+				if h.Key == emitters.EventIDHeader {
+					ids[string(h.Value)]++
+				}
+			}
+			if m.Offset >= last-1 {
+				break
+			}
+		}
+		cancel()
+		rd.Close()
+	}
+	n := 0
+	for _, c := range ids {
+		n += c
+	}
+	if n < atLeast {
+		r.t.Errorf("Insights topic holds %d records, want at least %d", n, atLeast)
+	}
+	return ids
+}
+
+func TestGroupMatchesReplay(t *testing.T) {
+	kafkatest.Each(t, func(t *testing.T, c kafkatest.Cluster) {
+		r := newRig(t, c, 4)
+		r.start("a")
+		r.publish(r.data.files)
+		r.waitConsumed()
+		r.stop("a")
+		r.checkInsights()
+		if n := r.counter("trailsight_consumer_dead_letters_total"); n != 0 {
+			t.Errorf("%v dead letters from a clean trail", n)
+		}
+	})
+}
+
+// TestGroupRebalance runs two, then three consumers on a live stream, with
+// members joining and leaving while it flows: every hand-off goes through a
+// checkpoint, and the Insights must be the replay's, each once.
+func TestGroupRebalance(t *testing.T) {
+	kafkatest.Each(t, func(t *testing.T, c kafkatest.Cluster) {
+		r := newRig(t, c, 6)
+		files := r.data.files
+		n := len(files)
+		r.start("a")
+		r.publish(files[:n/4])
+		r.start("b")
+		r.publish(files[n/4 : n/2])
+		r.start("c")
+		r.publish(files[n/2 : 3*n/4])
+		r.stop("a")
+		r.publish(files[3*n/4:])
+		r.start("d")
+		r.waitConsumed()
+		for _, m := range []string{"b", "c", "d"} {
+			r.stop(m)
+		}
+		r.checkInsights()
+	})
+}
+
+// TestGroupDuplicatesAndDeadLetters publishes some files twice (a producer
+// retry) and malformed messages among them: the duplicates change nothing,
+// every malformed message lands on the dead-letter topic with its reason
+// and origin, and the partition never stalls.
+func TestGroupDuplicatesAndDeadLetters(t *testing.T) {
+	kafkatest.Each(t, func(t *testing.T, c kafkatest.Cluster) {
+		r := newRig(t, c, 3)
+		r.start("a")
+		files := r.data.files
+		bad := []struct {
+			value, reason string
+		}{
+			{`not json at all`, "bad_json"},
+			{`{"eventVersion":"1.08","eventSource":"ec2.amazonaws.com"`, "truncated"},
+			{`{"eventVersion":"1.08","eventName":"RunInstances","awsRegion":"us-east-1"}`, "missing_event_time"},
+		}
+		// The messages Publish would write, with each fiftieth sent twice
+		// (a producer retry) and a malformed one every 400 files.
+		var cw captureWriter
+		if _, err := consumers.Publish(context.Background(), &cw, files, consumers.PublishOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var msgs []kafka.Message
+		for i, m := range cw.msgs {
+			msgs = append(msgs, m)
+			if i%50 == 7 {
+				msgs = append(msgs, m)
+			}
+			if i%400 == 100 {
+				b := bad[(i/400)%len(bad)]
+				msgs = append(msgs, kafka.Message{Key: []byte("111122223333"), Value: []byte(b.value)})
+			}
+		}
+		r.write(msgs...)
+		r.waitConsumed()
+		r.stop("a")
+		r.checkInsights()
+		// The dead letters carry the reason and where they came from.
+		dl := readTopic(t, c, r.dlq, 0)
+		if len(dl) == 0 {
+			t.Fatal("no dead letters")
+		}
+		for _, m := range dl {
+			h := map[string]string{}
+			for _, x := range m.Headers {
+				h[x.Key] = string(x.Value)
+			}
+			if h[consumers.HeaderDLQTopic] != r.src || h[consumers.HeaderDLQOffset] == "" || h[consumers.HeaderDLQReason] == "" {
+				t.Errorf("dead letter headers %v", h)
+			}
+			found := false
+			for _, b := range bad {
+				if string(m.Value) == b.value {
+					found = true
+					if h[consumers.HeaderDLQReason] != b.reason {
+						t.Errorf("dead letter %q: reason %q, want %q", b.value, h[consumers.HeaderDLQReason], b.reason)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("unexpected dead letter %.100q", m.Value)
+			}
+		}
+		if want := (len(files)-101)/400 + 1; len(dl) != want {
+			t.Errorf("%d dead letters, want %d", len(dl), want)
+		}
+	})
+}
+
+// readTopic reads a partition of a topic from its start to its end.
+func readTopic(t *testing.T, c kafkatest.Cluster, topic string, partition int) []kafka.Message {
+	t.Helper()
+	conn, err := kafka.DialLeader(context.Background(), "tcp", c.Brokers()[0], topic, partition)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := conn.ReadLastOffset()
+	conn.Close()
+	if err != nil || last == 0 {
+		return nil
+	}
+	rd := kafka.NewReader(kafka.ReaderConfig{Brokers: c.Brokers(), Topic: topic, Partition: partition, MaxWait: time.Second})
+	defer rd.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out []kafka.Message
+	for {
+		m, err := rd.ReadMessage(ctx)
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("read %s: only %d of %d messages", topic, len(out), last)
+			}
+			t.Fatal(err)
+		}
+		out = append(out, m)
+		if m.Offset >= last-1 {
+			return out
+		}
+	}
+}
+
+// testLogger logs to the test's output when -v is given.
+func testLogger(t *testing.T, name string) *slog.Logger {
+	if !testing.Verbose() {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})).With("member", name)
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(b), "\n"))
+	return len(b), nil
+}
+
+// TestGroupBrokerRestart restarts the broker under a running consumer,
+// between two halves of the stream: the consumer rides it out and the
+// Insights are still the replay's, each once.
+func TestGroupBrokerRestart(t *testing.T) {
+	kafkatest.Each(t, func(t *testing.T, c kafkatest.Cluster) {
+		r := newRig(t, c, 4)
+		files := r.data.files
+		r.start("a")
+		r.publish(files[:len(files)/2])
+		r.waitConsumed()
+		c.Restart(t)
+		r.publish(files[len(files)/2:])
+		r.waitConsumed()
+		r.stop("a")
+		r.checkInsights()
+	})
+}
+
+// captureWriter keeps the messages written to it.
+type captureWriter struct{ msgs []kafka.Message }
+
+func (w *captureWriter) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
+	w.msgs = append(w.msgs, msgs...)
+	return nil
+}

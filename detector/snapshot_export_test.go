@@ -1,0 +1,50 @@
+package detector
+
+import "math/bits"
+
+// SnapshotProbe counts the parts of an Engine's state a snapshot must
+// carry, so that tests can show their cut points have each in play.
+type SnapshotProbe struct {
+	OpenCall, OpenError int // open Insights by type
+	OpenDrop            int // open drop Insights
+	Novel               int // series with calls by new principals in their ring
+	HotIdle             int // series counting attribution values exactly, no Insight open
+	GapMinutes          int // account-Region minutes held as delivery gaps
+	ReadAPIErrors       int // error series whose calls are a read API's
+	Dirty               int // series whose open minutes wait for their early test
+}
+
+// ProbeSnapshotState returns the probe of e.
+func ProbeSnapshotState(e *Engine) SnapshotProbe {
+	var p SnapshotProbe
+	for _, s := range e.callList {
+		if s.al != nil {
+			p.OpenCall++
+			if s.al.dir == Drop {
+				p.OpenDrop++
+			}
+		} else if s.attrs.hot != nil {
+			p.HotIdle++
+		}
+	}
+	for _, s := range e.errList {
+		if s.al != nil {
+			p.OpenError++
+		} else if s.attrs.hot != nil {
+			p.HotIdle++
+		}
+		if cs := e.calls.get(e.apiKeyOf(s.id), e.vals.strs); cs == nil || s.api != &cs.counts {
+			p.ReadAPIErrors++
+		}
+	}
+	p.Novel = len(e.novel)
+	p.Dirty = len(e.dirty)
+	for _, r := range e.regList {
+		if r.gapRun <= maxGap {
+			for _, g := range r.gaps {
+				p.GapMinutes += bits.OnesCount64(g)
+			}
+		}
+	}
+	return p
+}
