@@ -41,6 +41,10 @@ func TestMain(m *testing.M) {
 // exactly once in the Insights files.
 type groupData struct {
 	files []consumers.File
+	// msgs are the messages Publish writes for files, one per log file,
+	// made once: decoding the trail for each test costs more, under the
+	// race detector, than the test itself.
+	msgs  []kafka.Message
 	want  []string // Insights records (JSON), sorted
 	err   error
 }
@@ -89,6 +93,12 @@ func loadGroupData(t testing.TB) *groupData {
 			d.err = err
 			return
 		}
+		var cw captureWriter
+		if _, err := consumers.Publish(context.Background(), &cw, d.files, consumers.PublishOptions{}); err != nil {
+			d.err = err
+			return
+		}
+		d.msgs = cw.msgs
 		sink := &collect{}
 		e, err := detector.New(groupDetector(), sink, nil)
 		if err != nil {
@@ -141,6 +151,8 @@ type member struct {
 }
 
 func newRig(t *testing.T, c kafkatest.Cluster, parts int) *rig {
+	t0 := time.Now()
+	defer func() { t.Logf("rig ready in %s", time.Since(t0).Round(time.Millisecond)) }()
 	r := &rig{t: t, c: c, parts: parts, data: loadGroupData(t), outDir: t.TempDir(),
 		consumers: map[string]*member{}, published: map[int]int64{}}
 	base := kafkatest.Topic(t)
@@ -155,14 +167,12 @@ func newRig(t *testing.T, c kafkatest.Cluster, parts int) *rig {
 	return r
 }
 
-// publish writes files to the source topic and remembers how many messages
-// each partition got.
-func (r *rig) publish(files []consumers.File) {
+// publish writes messages of the trail (r.data.msgs) to the source topic.
+func (r *rig) publish(msgs []kafka.Message) {
 	r.t.Helper()
-	if _, err := consumers.Publish(context.Background(), r.w, files, consumers.PublishOptions{}); err != nil {
-		r.t.Fatalf("Publish: %v", err)
-	}
-	r.refreshEnds()
+	t0 := time.Now()
+	defer func() { r.t.Logf("published %d messages in %s", len(msgs), time.Since(t0).Round(time.Millisecond)) }()
+	r.write(msgs...)
 }
 
 // write publishes raw messages (malformed ones, duplicates).
@@ -255,6 +265,8 @@ func (r *rig) stop(name string) {
 		return
 	}
 	m.cancel()
+	t0 := time.Now()
+	defer func() { r.t.Logf("member %s stopped in %s", name, time.Since(t0).Round(time.Millisecond)) }()
 	select {
 	case err := <-m.done:
 		if err != nil {
@@ -314,7 +326,9 @@ func (r *rig) counter(name string) float64 {
 // message published.
 func (r *rig) waitConsumed() {
 	r.t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
+	start := time.Now()
+	deadline := start.Add(120 * time.Second)
+	defer func() { r.t.Logf("consumed in %s", time.Since(start).Round(time.Millisecond)) }()
 	for {
 		next := r.gauges("trailsight_consumer_next_offset")
 		r.mu.Lock()
@@ -329,7 +343,7 @@ func (r *rig) waitConsumed() {
 			return
 		}
 		if time.Now().After(deadline) {
-			r.t.Fatalf("not consumed within 90 s: next offsets %v, published %v", next, r.published)
+			r.t.Fatalf("not consumed within 120 s: next offsets %v, published %v", next, r.published)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -369,6 +383,8 @@ func fileRecords(t *testing.T, dir string) []string {
 // allowed there).
 func (r *rig) checkInsights() {
 	r.t.Helper()
+	t0 := time.Now()
+	defer func() { r.t.Logf("checked in %s", time.Since(t0).Round(time.Millisecond)) }()
 	got := fileRecords(r.t, r.outDir)
 	want := r.data.want
 	lost, dup, extra := diffRecords(want, got)
@@ -469,7 +485,7 @@ func TestGroupMatchesReplay(t *testing.T) {
 	kafkatest.Each(t, func(t *testing.T, c kafkatest.Cluster) {
 		r := newRig(t, c, 4)
 		r.start("a")
-		r.publish(r.data.files)
+		r.publish(r.data.msgs)
 		r.waitConsumed()
 		r.stop("a")
 		r.checkInsights()
@@ -485,16 +501,16 @@ func TestGroupMatchesReplay(t *testing.T) {
 func TestGroupRebalance(t *testing.T) {
 	kafkatest.Each(t, func(t *testing.T, c kafkatest.Cluster) {
 		r := newRig(t, c, 6)
-		files := r.data.files
-		n := len(files)
+		msgs := r.data.msgs
+		n := len(msgs)
 		r.start("a")
-		r.publish(files[:n/4])
+		r.publish(msgs[:n/4])
 		r.start("b")
-		r.publish(files[n/4 : n/2])
+		r.publish(msgs[n/4 : n/2])
 		r.start("c")
-		r.publish(files[n/2 : 3*n/4])
+		r.publish(msgs[n/2 : 3*n/4])
 		r.stop("a")
-		r.publish(files[3*n/4:])
+		r.publish(msgs[3*n/4:])
 		r.start("d")
 		r.waitConsumed()
 		for _, m := range []string{"b", "c", "d"} {
@@ -512,7 +528,6 @@ func TestGroupDuplicatesAndDeadLetters(t *testing.T) {
 	kafkatest.Each(t, func(t *testing.T, c kafkatest.Cluster) {
 		r := newRig(t, c, 3)
 		r.start("a")
-		files := r.data.files
 		bad := []struct {
 			value, reason string
 		}{
@@ -520,14 +535,11 @@ func TestGroupDuplicatesAndDeadLetters(t *testing.T) {
 			{`{"eventVersion":"1.08","eventSource":"ec2.amazonaws.com"`, "truncated"},
 			{`{"eventVersion":"1.08","eventName":"RunInstances","awsRegion":"us-east-1"}`, "missing_event_time"},
 		}
-		// The messages Publish would write, with each fiftieth sent twice
-		// (a producer retry) and a malformed one every 400 files.
-		var cw captureWriter
-		if _, err := consumers.Publish(context.Background(), &cw, files, consumers.PublishOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		// The trail with each fiftieth message sent twice (a producer
+		// retry) and a malformed one every 400.
+		trail := r.data.msgs
 		var msgs []kafka.Message
-		for i, m := range cw.msgs {
+		for i, m := range trail {
 			msgs = append(msgs, m)
 			if i%50 == 7 {
 				msgs = append(msgs, m)
@@ -567,7 +579,7 @@ func TestGroupDuplicatesAndDeadLetters(t *testing.T) {
 				t.Errorf("unexpected dead letter %.100q", m.Value)
 			}
 		}
-		if want := (len(files)-101)/400 + 1; len(dl) != want {
+		if want := (len(trail)-101)/400 + 1; len(dl) != want {
 			t.Errorf("%d dead letters, want %d", len(dl), want)
 		}
 	})
@@ -626,12 +638,12 @@ func (w tWriter) Write(b []byte) (int, error) {
 func TestGroupBrokerRestart(t *testing.T) {
 	kafkatest.Each(t, func(t *testing.T, c kafkatest.Cluster) {
 		r := newRig(t, c, 4)
-		files := r.data.files
+		msgs := r.data.msgs
 		r.start("a")
-		r.publish(files[:len(files)/2])
+		r.publish(msgs[:len(msgs)/2])
 		r.waitConsumed()
 		c.Restart(t)
-		r.publish(files[len(files)/2:])
+		r.publish(msgs[len(msgs)/2:])
 		r.waitConsumed()
 		r.stop("a")
 		r.checkInsights()

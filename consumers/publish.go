@@ -54,6 +54,20 @@ func Publish(ctx context.Context, w MessageWriter, files []File, o PublishOption
 	var first time.Time
 	t0 := time.Now()
 	dec := cloudtrail.NewDecoder()
+	var pending []kafka.Message
+	pendingBytes := 0
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		if err := w.WriteMessages(ctx, pending...); err != nil {
+			return err
+		}
+		st.Messages += len(pending)
+		st.Bytes += int64(pendingBytes)
+		pending, pendingBytes = pending[:0], 0
+		return nil
+	}
 	for _, f := range files {
 		if f.Kind != cloudtrail.FileLog || f.Path == "-" {
 			st.Skipped++
@@ -114,15 +128,22 @@ func Publish(ctx context.Context, w MessageWriter, files []File, o PublishOption
 				msgs = append(msgs, kafka.Message{Key: []byte(account), Value: r, Headers: hdr})
 			}
 		}
-		if err := w.WriteMessages(ctx, msgs...); err != nil {
-			return st, fmt.Errorf("publish %s: %w", f.Path, err)
+		pending = append(pending, msgs...)
+		for _, m := range msgs {
+			pendingBytes += len(m.Value)
 		}
 		st.Files++
-		st.Messages += len(msgs)
 		st.Records += n
-		for _, m := range msgs {
-			st.Bytes += int64(len(m.Value))
+		// Unpaced, messages go out in batches: one synchronous write per
+		// file would cost a round trip each.
+		if o.Speed > 0 || len(pending) >= 256 || pendingBytes >= 4<<20 {
+			if err := flush(); err != nil {
+				return st, fmt.Errorf("publish up to %s: %w", f.Path, err)
+			}
 		}
+	}
+	if err := flush(); err != nil {
+		return st, fmt.Errorf("publish: %w", err)
 	}
 	return st, nil
 }
