@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,7 +37,10 @@ type benchTopic struct {
 	bytes   int64
 }
 
-var benchTopics sync.Map // partitions -> *benchTopic
+var (
+	benchTopics sync.Map // partitions -> *benchTopic
+	benchRun    atomic.Int64
+)
 
 func loadBenchTopic(b *testing.B, parts int) *benchTopic {
 	b.Helper()
@@ -60,22 +64,51 @@ func loadBenchTopic(b *testing.B, parts int) *benchTopic {
 	return bt
 }
 
-// BenchmarkBareReader is the yardstick: kafka-go partition readers that
-// fetch every message of the topic and do nothing with it.
+// BenchmarkBareReader is the yardstick: kafka-go partition readers, one
+// goroutine per partition, that fetch every message of the topic and do
+// nothing with it.
 func BenchmarkBareReader(b *testing.B) {
-	bt := loadBenchTopic(b, 1)
-	for b.Loop() {
-		rd := kafka.NewReader(kafka.ReaderConfig{Brokers: bt.c.Brokers(), Topic: bt.name, Partition: 0,
-			MinBytes: 1, MaxBytes: 16 << 20, MaxWait: time.Second})
-		for n := 0; n < bt.records; n++ {
-			if _, err := rd.FetchMessage(context.Background()); err != nil {
-				b.Fatal(err)
+	for _, parts := range []int{1, 12} {
+		b.Run(fmt.Sprintf("partitions=%d", parts), func(b *testing.B) {
+			bt := loadBenchTopic(b, parts)
+			ends := map[int]int64{}
+			for p := range parts {
+				conn, err := kafka.DialLeader(context.Background(), "tcp", bt.c.Brokers()[0], bt.name, p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ends[p], _ = conn.ReadLastOffset()
+				conn.Close()
 			}
-		}
-		rd.Close()
+			for b.Loop() {
+				var wg sync.WaitGroup
+				readers := make([]*kafka.Reader, parts)
+				for p := range parts {
+					rd := kafka.NewReader(kafka.ReaderConfig{Brokers: bt.c.Brokers(), Topic: bt.name, Partition: p,
+						MinBytes: 1, MaxBytes: 16 << 20, MaxWait: time.Second})
+					readers[p] = rd
+					wg.Go(func() {
+						for n := int64(0); n < ends[p]; n++ {
+							if _, err := rd.FetchMessage(context.Background()); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				// Closing waits out a fetch in flight (up to MaxWait):
+				// not reading, so not timed, as the group's shutdown is not.
+				b.StopTimer()
+				for _, rd := range readers {
+					rd.Close()
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(bt.records)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			b.SetBytes(bt.bytes)
+		})
 	}
-	b.ReportMetric(float64(bt.records)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	b.SetBytes(bt.bytes)
 }
 
 // BenchmarkGroup is one trailsight consumer reading the same topic end to
@@ -84,12 +117,14 @@ func BenchmarkGroup(b *testing.B) {
 	for _, tc := range []struct{ parts, members int }{{1, 1}, {12, 1}, {12, 3}} {
 		b.Run(fmt.Sprintf("partitions=%d/members=%d", tc.parts, tc.members), func(b *testing.B) {
 			bt := loadBenchTopic(b, tc.parts)
-			state := bt.name + "-state-" + strconv.Itoa(tc.members)
-			bt.c.CreateTopic(b, state, tc.parts, true)
-			i := 0
 			for b.Loop() {
-				i++
-				runGroupToEnd(b, bt, state, fmt.Sprintf("%s-g%d-%d", bt.name, tc.members, i), tc.members)
+				// A fresh group and state topic per run: it starts from
+				// the first offset with empty state.
+				id := bt.name + "-" + strconv.FormatInt(benchRun.Add(1), 10)
+				b.StopTimer()
+				bt.c.CreateTopic(b, id+"-state", tc.parts, true)
+				b.StartTimer()
+				runGroupToEnd(b, bt, id+"-state", id, tc.members)
 			}
 			b.ReportMetric(float64(bt.records)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 			b.SetBytes(bt.bytes)
