@@ -25,6 +25,7 @@ import (
 	"github.com/trailsight/trailsight/detector"
 	"github.com/trailsight/trailsight/emitters"
 	"github.com/trailsight/trailsight/internal/kafkatest"
+	"github.com/trailsight/trailsight/internal/retry"
 )
 
 func TestMain(m *testing.M) {
@@ -44,9 +45,9 @@ type groupData struct {
 	// msgs are the messages Publish writes for files, one per log file,
 	// made once: decoding the trail for each test costs more, under the
 	// race detector, than the test itself.
-	msgs  []kafka.Message
-	want  []string // Insights records (JSON), sorted
-	err   error
+	msgs []kafka.Message
+	want []string // Insights records (JSON), sorted
+	err  error
 }
 
 var (
@@ -178,7 +179,12 @@ func (r *rig) publish(msgs []kafka.Message) {
 // write publishes raw messages (malformed ones, duplicates).
 func (r *rig) write(msgs ...kafka.Message) {
 	r.t.Helper()
-	if err := r.w.WriteMessages(context.Background(), msgs...); err != nil {
+	// Retried: right after a broker restart, leaders take a moment.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := (retry.Policy{Backoff: 200 * time.Millisecond}).Do(ctx, nil, func(ctx context.Context) error {
+		return r.w.WriteMessages(ctx, msgs...)
+	}); err != nil {
 		r.t.Fatalf("WriteMessages: %v", err)
 	}
 	r.refreshEnds()
@@ -186,15 +192,21 @@ func (r *rig) write(msgs ...kafka.Message) {
 
 func (r *rig) refreshEnds() {
 	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
 	for p := range r.parts {
-		conn, err := kafka.DialLeader(context.Background(), "tcp", r.c.Brokers()[0], r.src, p)
+		var last int64
+		err := (retry.Policy{Backoff: 200 * time.Millisecond}).Do(ctx, nil, func(ctx context.Context) error {
+			conn, err := kafka.DialLeader(ctx, "tcp", r.c.Brokers()[0], r.src, p)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			last, err = conn.ReadLastOffset()
+			return err
+		})
 		if err != nil {
-			r.t.Fatalf("dial leader: %v", err)
-		}
-		last, err := conn.ReadLastOffset()
-		conn.Close()
-		if err != nil {
-			r.t.Fatalf("last offset: %v", err)
+			r.t.Fatalf("end offset of partition %d: %v", p, err)
 		}
 		r.mu.Lock()
 		r.published[p] = last

@@ -41,7 +41,7 @@ const (
 var raceEnabled bool
 
 // commandNames are the subcommands the README documents.
-var commandNames = []string{"replay", "gen", "eval", "series", "serve", "produce", "demo"}
+var commandNames = []string{"replay", "gen", "eval", "series", "serve", "produce", "rekey", "demo"}
 
 // cliResult is what one run of the CLI produced.
 type cliResult struct {

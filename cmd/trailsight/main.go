@@ -28,6 +28,7 @@ func commands() []command {
 		{"series", "[flags] DATASET", "Replay a trail and print one series minute by minute beside what the detector expected.", runSeries},
 		{"serve", "[-config.file FILE] [flags]", "Consume CloudTrail records from Kafka (an embedded broker by default) and emit Insights.", runServe},
 		{"produce", "[flags] PATH...", "Publish trail log files to a Kafka topic, keyed by account, paced by delivery time.", runProduce},
+		{"rekey", "-topics IN [-out TOPIC] [flags]", "Republish CloudTrail records keyed by account, for topics that are not.", runRekey},
 		{"demo", "[flags]", "Generate a small labelled trail, replay it and show the Insights beside the planted anomalies.", runDemo},
 	}
 }
