@@ -218,9 +218,10 @@ func printHowToFeed(w io.Writer, broker string, cfg *serveConfig) {
 	fmt.Fprintf(w, `trailsight serve: embedded Kafka broker on %[1]s (in memory unless -embedded.data-dir is set)
 Topics: %[2]s (input, keyed by account ID), %[3]s (Insights), %[4]s (checkpoints), %[5]s (dead letters)
 
-Feed it a trail, an hour of delivery time per minute:
+Feed it a trail: the demo trail is a week of history and a day with anomalies; at an hour of
+delivery time per second its Insights come about three minutes in:
   trailsight gen --preset demo --out /tmp/trailsight-demo
-  trailsight produce -brokers %[1]s -topic %[2]s -speed 60 /tmp/trailsight-demo
+  trailsight produce -brokers %[1]s -topic %[2]s -speed 3600 /tmp/trailsight-demo
 or with kcat, one record per line:
   kcat -b %[1]s -P -t %[2]s -K '|' <<< '111122223333|{"eventVersion":"1.08",...}'
 Watch the Insights:
