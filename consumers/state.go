@@ -45,16 +45,19 @@ var ErrBadCheckpoint = errors.New("consumers: bad checkpoint")
 // KafkaStore keeps checkpoints in a compacted Kafka topic, as Kafka Streams
 // keeps its changelogs. The checkpoint of source partition p goes to state
 // partition p mod N, so a new owner reads only that partition. A checkpoint
-// larger than one message is cut into chunks written into one of two slots,
-// the one the current manifest does not name, and the manifest, written
-// last, flips to it: a crash while saving leaves the previous checkpoint
-// whole, and compaction, which keeps the newest message of each key, never
-// removes a chunk the newest manifest needs.
+// larger than one message is cut into chunks whose keys carry the
+// checkpoint's random id; the manifest, written after them in the same
+// ordered write, names the id, and only then are the previous checkpoint's
+// chunks deleted (tombstones). A crash while saving leaves the previous
+// checkpoint whole; compaction, which keeps the newest message of each key,
+// never removes a chunk the newest manifest needs; and an owner that lost
+// its partition but still saves (a zombie past the rebalance timeout)
+// writes chunks of its own id, so it can never corrupt the new owner's.
 //
 // Keys (the group ID lets groups share the topic):
 //
-//	<group>/<topic>/<partition>/m            manifest
-//	<group>/<topic>/<partition>/<slot>/<i>   chunk i of slot a or b
+//	<group>/<topic>/<partition>/m              manifest
+//	<group>/<topic>/<partition>/c/<id>/<i>     chunk i of checkpoint id (16 hex digits)
 type KafkaStore struct {
 	group, topic string
 	parts        int
@@ -62,10 +65,11 @@ type KafkaStore struct {
 	dialer       *kafka.Dialer
 	w            *kafka.Writer
 	chunk        int
-	// slot remembers the slot of each partition's newest manifest; the
-	// partition workers of a Group share the store.
+	// last remembers, per partition, the newest checkpoint saved or
+	// loaded, whose chunks the next save deletes; the partition workers
+	// of a Group share the store.
 	mu   sync.Mutex
-	slot map[string]byte
+	last map[string]manifest
 }
 
 // stateChunkBytes keeps each message under the broker's default
@@ -76,7 +80,7 @@ const stateChunkBytes = 900 << 10
 // and should be compacted (cleanup.policy=compact). dialer may be nil.
 func NewKafkaStore(brokers []string, topic string, partitions int, group string, dialer *kafka.Dialer) *KafkaStore {
 	s := &KafkaStore{group: group, topic: topic, parts: partitions, brokers: brokers, dialer: dialer,
-		chunk: stateChunkBytes, slot: map[string]byte{}}
+		chunk: stateChunkBytes, last: map[string]manifest{}}
 	tr := &kafka.Transport{}
 	if dialer != nil {
 		tr.Dial = dialer.DialFunc
@@ -113,10 +117,9 @@ func (s *KafkaStore) partitionOf(key []byte) int {
 	return p % s.parts
 }
 
-// manifest is the value of a manifest message: version, slot, checkpoint
-// id, offset, chunk count, size and xxhash of the whole state.
+// manifest is the value of a manifest message: version, checkpoint id,
+// offset, chunk count, size and xxhash of the whole state.
 type manifest struct {
-	slot   byte
 	id     uint64
 	offset int64
 	chunks int
@@ -124,10 +127,10 @@ type manifest struct {
 	sum    uint64
 }
 
-const manifestVersion = 1
+const manifestVersion = 2
 
 func (m *manifest) marshal() []byte {
-	b := []byte{manifestVersion, m.slot}
+	b := []byte{manifestVersion}
 	b = binary.BigEndian.AppendUint64(b, m.id)
 	b = binary.BigEndian.AppendUint64(b, uint64(m.offset))
 	b = binary.BigEndian.AppendUint32(b, uint32(m.chunks))
@@ -136,19 +139,23 @@ func (m *manifest) marshal() []byte {
 }
 
 func (m *manifest) unmarshal(b []byte) error {
-	if len(b) != 38 || b[0] != manifestVersion || (b[1] != 'a' && b[1] != 'b') {
+	if len(b) != 37 || b[0] != manifestVersion {
 		return fmt.Errorf("%w: manifest of %d bytes, version %d", ErrBadCheckpoint, len(b), firstByte(b))
 	}
-	m.slot = b[1]
-	m.id = binary.BigEndian.Uint64(b[2:])
-	m.offset = int64(binary.BigEndian.Uint64(b[10:]))
-	m.chunks = int(binary.BigEndian.Uint32(b[18:]))
-	m.size = int(binary.BigEndian.Uint64(b[22:]))
-	m.sum = binary.BigEndian.Uint64(b[30:])
+	m.id = binary.BigEndian.Uint64(b[1:])
+	m.offset = int64(binary.BigEndian.Uint64(b[9:]))
+	m.chunks = int(binary.BigEndian.Uint32(b[17:]))
+	m.size = int(binary.BigEndian.Uint64(b[21:]))
+	m.sum = binary.BigEndian.Uint64(b[29:])
 	if m.offset < 0 || m.chunks < 1 || m.size < 0 || m.size > m.chunks*(1<<20) {
 		return fmt.Errorf("%w: manifest offset %d, %d chunks, %d bytes", ErrBadCheckpoint, m.offset, m.chunks, m.size)
 	}
 	return nil
+}
+
+// chunkKey is the key of chunk i of checkpoint id.
+func chunkKey(prefix string, id uint64, i int) string {
+	return fmt.Sprintf("%sc/%016x/%d", prefix, id, i)
 }
 
 func firstByte(b []byte) int {
@@ -158,24 +165,16 @@ func firstByte(b []byte) int {
 	return int(b[0])
 }
 
-// Save writes the chunks of c into the free slot, then the manifest.
+// Save writes the chunks of c, then its manifest, then deletes the chunks
+// of the checkpoint it replaces.
 func (s *KafkaStore) Save(ctx context.Context, c Checkpoint) error {
 	p := s.prefix(c.Topic, c.Partition)
-	slot := byte('a')
-	s.mu.Lock()
-	if s.slot[p] == 'a' {
-		slot = 'b'
-	}
-	s.mu.Unlock()
-	m := manifest{slot: slot, id: rand.Uint64(), offset: c.Offset, size: len(c.State), sum: xxhash.Sum64(c.State)}
+	m := manifest{id: rand.Uint64(), offset: c.Offset, size: len(c.State), sum: xxhash.Sum64(c.State)}
 	m.chunks = max(1, (len(c.State)+s.chunk-1)/s.chunk)
 	msgs := make([]kafka.Message, 0, m.chunks+1)
 	for i := range m.chunks {
 		part := c.State[min(i*s.chunk, len(c.State)):min((i+1)*s.chunk, len(c.State))]
-		// Each chunk starts with the checkpoint id, so chunks left over
-		// from an interrupted save are told apart.
-		v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(part)), m.id)
-		msgs = append(msgs, kafka.Message{Key: []byte(p + string(slot) + "/" + strconv.Itoa(i)), Value: append(v, part...)})
+		msgs = append(msgs, kafka.Message{Key: []byte(chunkKey(p, m.id, i)), Value: part})
 	}
 	// One write call: the writer keeps the order of the messages of one
 	// partition, so the manifest lands after its chunks.
@@ -184,8 +183,18 @@ func (s *KafkaStore) Save(ctx context.Context, c Checkpoint) error {
 		return fmt.Errorf("save checkpoint %s%d: %w", p, c.Offset, err)
 	}
 	s.mu.Lock()
-	s.slot[p] = slot
+	prev, ok := s.last[p]
+	s.last[p] = m
 	s.mu.Unlock()
+	if ok && prev.id != m.id {
+		tomb := make([]kafka.Message, prev.chunks)
+		for i := range tomb {
+			tomb[i] = kafka.Message{Key: []byte(chunkKey(p, prev.id, i))} // nil value: a tombstone
+		}
+		// Best effort: a chunk left over costs space until the next save
+		// that knows of it, never correctness.
+		_ = s.w.WriteMessages(ctx, tomb...)
+	}
 	return nil
 }
 
@@ -230,10 +239,13 @@ func (s *KafkaStore) Load(ctx context.Context, topic string, partition int) (Che
 			n++
 			off = msg.Offset + 1
 			if k := string(msg.Key); strings.HasPrefix(k, p) {
-				if k == p+"m" {
+				switch {
+				case k == p+"m":
 					man = msg.Value
-				} else {
-					chunks[k[len(p):]] = msg.Value
+				case msg.Value == nil:
+					delete(chunks, k) // a tombstone
+				default:
+					chunks[k] = msg.Value
 				}
 			}
 		}
@@ -259,17 +271,17 @@ func (s *KafkaStore) Load(ctx context.Context, topic string, partition int) (Che
 	}
 	state := make([]byte, 0, m.size)
 	for i := range m.chunks {
-		v := chunks[string(m.slot)+"/"+strconv.Itoa(i)]
-		if len(v) < 8 || binary.BigEndian.Uint64(v) != m.id {
-			return Checkpoint{}, false, fmt.Errorf("%w: %s: chunk %d of checkpoint %x missing", ErrBadCheckpoint, p, i, m.id)
+		v, ok := chunks[chunkKey(p, m.id, i)]
+		if !ok {
+			return Checkpoint{}, false, fmt.Errorf("%w: %s: chunk %d of checkpoint %016x missing", ErrBadCheckpoint, p, i, m.id)
 		}
-		state = append(state, v[8:]...)
+		state = append(state, v...)
 	}
 	if len(state) != m.size || xxhash.Sum64(state) != m.sum {
 		return Checkpoint{}, false, fmt.Errorf("%w: %s: checksum mismatch", ErrBadCheckpoint, p)
 	}
 	s.mu.Lock()
-	s.slot[p] = m.slot
+	s.last[p] = m
 	s.mu.Unlock()
 	return Checkpoint{Topic: topic, Partition: partition, Offset: m.offset, State: state}, true, nil
 }

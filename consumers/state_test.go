@@ -12,21 +12,31 @@ import (
 
 	"github.com/trailsight/trailsight/consumers"
 	"github.com/trailsight/trailsight/internal/kafkatest"
+	"github.com/trailsight/trailsight/internal/retry"
 )
 
 // TestKafkaStore saves checkpoints larger than a message, overwrites them,
-// interrupts a save halfway and damages one: Load always returns the newest
-// whole checkpoint, or says it is damaged.
+// interrupts a save halfway, lets a stale owner save between the new
+// owner's saves, and damages one: Load always returns the newest whole
+// checkpoint, or says it is damaged.
 func TestKafkaStore(t *testing.T) {
 	kafkatest.Each(t, func(t *testing.T, c kafkatest.Cluster) {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
 		topic := kafkatest.Topic(t)
 		c.CreateTopic(t, topic, 2, true)
 		s := consumers.NewKafkaStore(c.Brokers(), topic, 2, "g", nil)
 		defer s.Close()
 
-		if _, ok, err := s.Load(ctx, "src", 3); err != nil || ok {
+		// A just-created topic may answer "not leader" for a moment; the
+		// partition worker retries its Load the same way.
+		var ok bool
+		err := retry.Policy{Backoff: 100 * time.Millisecond, MaxAttempts: 50}.Do(ctx, nil, func(ctx context.Context) error {
+			var err error
+			_, ok, err = s.Load(ctx, "src", 3)
+			return err
+		})
+		if err != nil || ok {
 			t.Fatalf("Load of an empty store: ok %v, err %v", ok, err)
 		}
 		rng := rand.New(rand.NewPCG(1, 2))
@@ -37,13 +47,10 @@ func TestKafkaStore(t *testing.T) {
 			}
 			return b
 		}
-		// Two source partitions share state partition 1 (3 mod 2 = 1 mod 2).
-		big := consumers.Checkpoint{Topic: "src", Partition: 3, Offset: 42, State: state(2_100_000)} // 3 chunks
-		other := consumers.Checkpoint{Topic: "src", Partition: 1, Offset: 7, State: state(100)}
-		for _, cp := range []consumers.Checkpoint{big, other} {
-			if err := s.Save(ctx, cp); err != nil {
-				t.Fatalf("Save: %v", err)
-			}
+		fresh := func() *consumers.KafkaStore {
+			s := consumers.NewKafkaStore(c.Brokers(), topic, 2, "g", nil)
+			t.Cleanup(func() { s.Close() })
+			return s
 		}
 		load := func(s *consumers.KafkaStore, partition int) consumers.Checkpoint {
 			t.Helper()
@@ -53,11 +60,6 @@ func TestKafkaStore(t *testing.T) {
 			}
 			return got
 		}
-		fresh := func() *consumers.KafkaStore {
-			s := consumers.NewKafkaStore(c.Brokers(), topic, 2, "g", nil)
-			t.Cleanup(func() { s.Close() })
-			return s
-		}
 		check := func(got, want consumers.Checkpoint) {
 			t.Helper()
 			if got.Offset != want.Offset || got.Partition != want.Partition || !bytes.Equal(got.State, want.State) {
@@ -65,30 +67,52 @@ func TestKafkaStore(t *testing.T) {
 					got.Offset, got.Partition, len(got.State), want.Offset, want.Partition, len(want.State), bytes.Equal(got.State, want.State))
 			}
 		}
+		save := func(s *consumers.KafkaStore, cp consumers.Checkpoint) {
+			t.Helper()
+			if err := s.Save(ctx, cp); err != nil {
+				t.Fatalf("Save: %v", err)
+			}
+		}
+
+		// Two source partitions share state partition 1 (3 mod 2 = 1 mod 2).
+		big := consumers.Checkpoint{Topic: "src", Partition: 3, Offset: 42, State: state(2_100_000)} // 3 chunks
+		other := consumers.Checkpoint{Topic: "src", Partition: 1, Offset: 7, State: state(100)}
+		save(s, big)
+		save(s, other)
 		check(load(fresh(), 3), big)
 		check(load(fresh(), 1), other)
 
-		// A newer, smaller checkpoint goes to the other slot.
+		// A newer, smaller checkpoint replaces it.
 		small := consumers.Checkpoint{Topic: "src", Partition: 3, Offset: 50, State: state(1000)}
-		if err := s.Save(ctx, small); err != nil {
-			t.Fatal(err)
-		}
+		save(s, small)
 		check(load(fresh(), 3), small)
 
-		// A save that dies after its first chunk: the chunk goes to the
-		// slot the manifest does not name (slot a, since small is in b),
-		// and Load still returns small.
+		// A save that dies after its first chunk (its own id, no
+		// manifest): Load still returns small.
 		w := &kafka.Writer{Transport: &kafka.Transport{}, Addr: kafka.TCP(c.Brokers()...), Topic: topic,
 			Balancer: kafka.BalancerFunc(func(kafka.Message, ...int) int { return 1 }), RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
 		defer w.Close()
-		if err := w.WriteMessages(ctx, kafka.Message{Key: []byte("g/src/3/a/0"), Value: append([]byte{1, 2, 3, 4, 5, 6, 7, 8}, state(500)...)}); err != nil {
+		if err := w.WriteMessages(ctx, kafka.Message{Key: []byte("g/src/3/c/00000000deadbeef/0"), Value: state(500)}); err != nil {
 			t.Fatal(err)
 		}
 		check(load(fresh(), 3), small)
 
+		// A zombie (an owner that lost the partition but still saves) and
+		// the new owner interleave: whichever manifest is newest is whole.
+		zombie, owner := fresh(), fresh()
+		check(load(zombie, 3), small)
+		check(load(owner, 3), small)
+		fromOwner := consumers.Checkpoint{Topic: "src", Partition: 3, Offset: 60, State: state(1_000_000)}
+		fromZombie := consumers.Checkpoint{Topic: "src", Partition: 3, Offset: 55, State: state(950_000)}
+		save(owner, fromOwner)
+		save(zombie, fromZombie)
+		check(load(fresh(), 3), fromZombie)
+		save(owner, fromOwner)
+		check(load(fresh(), 3), fromOwner)
+
 		// A manifest whose chunks are gone (here: never written) is
 		// reported as a bad checkpoint, not returned.
-		man := []byte{1, 'a', 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 60, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0}
+		man := []byte{2, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 60, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0}
 		if err := w.WriteMessages(ctx, kafka.Message{Key: []byte("g/src/3/m"), Value: man}); err != nil {
 			t.Fatal(err)
 		}
@@ -96,9 +120,7 @@ func TestKafkaStore(t *testing.T) {
 			t.Fatalf("Load with a manifest whose chunks are missing: err %v, want ErrBadCheckpoint", err)
 		}
 		// The store recovers with the next save.
-		if err := s.Save(ctx, big); err != nil {
-			t.Fatal(err)
-		}
+		save(s, big)
 		check(load(fresh(), 3), big)
 		check(load(fresh(), 1), other)
 	})
