@@ -149,6 +149,9 @@ type GroupDeps struct {
 	DeadLetters MessageWriter
 	// Dialer connects to the brokers; nil is kafka-go's default.
 	Dialer *kafka.Dialer
+	// Now is the wall clock of idle advance and the checkpoint interval;
+	// nil is time.Now. Tests set it to make an idle hour pass at once.
+	Now func() time.Time
 }
 
 // Group consumes CloudTrail records from Kafka as a member of a consumer
@@ -183,6 +186,13 @@ func NewGroup(cfg GroupConfig, det detector.Config, deps GroupDeps, reg promethe
 	}
 	return &Group{cfg: cfg, det: det, deps: deps, m: newMetrics(reg),
 		log: logger.With("component", "consumer", "group", cfg.GroupID)}, nil
+}
+
+func (g *Group) now() time.Time {
+	if g.deps.Now != nil {
+		return g.deps.Now()
+	}
+	return time.Now()
 }
 
 // Run consumes until ctx ends, then lets every partition checkpoint and

@@ -1,6 +1,8 @@
 package consumers_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,6 +142,11 @@ type rig struct {
 	data    *groupData
 	w       *kafka.Writer
 
+	// now and idle, when set, are the members' wall clock and idle
+	// advance.
+	now  func() time.Time
+	idle time.Duration
+
 	mu        sync.Mutex
 	consumers map[string]*member
 	published map[int]int64 // partition -> messages published (next offset)
@@ -224,7 +232,7 @@ func (r *rig) groupConfig() consumers.GroupConfig {
 	cfg.CheckpointInterval = 200 * time.Millisecond
 	// Idle advance moves the clock by wall time, which a test that
 	// compares with a replay must not do.
-	cfg.IdleAdvance = 0
+	cfg.IdleAdvance = r.idle
 	cfg.SessionTimeout = 6 * time.Second
 	cfg.HeartbeatInterval = time.Second
 	cfg.RebalanceTimeout = 15 * time.Second
@@ -247,6 +255,7 @@ func (r *rig) start(name string) {
 		NewOutput: func(string, int) (consumers.Output, error) {
 			return emitters.Fanout{topic, emitters.NewDir(r.outDir, cloudtrail.KeyPrefix{})}, nil
 		},
+		Now: r.now,
 	}, reg, testLogger(r.t, name))
 	if err != nil {
 		r.t.Fatalf("NewGroup: %v", err)
@@ -668,4 +677,67 @@ type captureWriter struct{ msgs []kafka.Message }
 func (w *captureWriter) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
 	w.msgs = append(w.msgs, msgs...)
 	return nil
+}
+
+// TestGroupIdleAdvance lets a partition fall idle and an hour of wall time
+// pass: its clock moves on without a message, minutes close, and the
+// checkpoint that follows holds the advanced watermark.
+func TestGroupIdleAdvance(t *testing.T) {
+	kafkatest.Each(t, func(t *testing.T, c kafkatest.Cluster) {
+		r := newRig(t, c, 1)
+		var skew atomic.Int64 // added to the members' wall clock
+		r.now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+		r.idle = 200 * time.Millisecond
+		r.start("a")
+		msgs := r.data.msgs[:300]
+		var newest time.Time
+		for _, m := range msgs {
+			for _, h := range m.Headers {
+				if h.Key == consumers.HeaderDeliveryTime {
+					d, err := time.Parse(time.RFC3339, string(h.Value))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if d.After(newest) {
+						newest = d
+					}
+				}
+			}
+		}
+		r.publish(msgs)
+		r.waitConsumed()
+		before := r.counter("trailsight_consumer_checkpoints_total")
+		skew.Store(int64(time.Hour))
+		deadline := time.Now().Add(30 * time.Second)
+		for r.counter("trailsight_consumer_checkpoints_total") <= before {
+			if time.Now().After(deadline) {
+				t.Fatal("no checkpoint within 30 s of an idle hour")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		r.stop("a")
+		store := consumers.NewKafkaStore(c.Brokers(), r.state, 1, r.groupConfig().GroupID, nil)
+		defer store.Close()
+		cp, ok, err := store.Load(context.Background(), r.src, 0)
+		if err != nil || !ok {
+			t.Fatalf("Load: ok %v, err %v", ok, err)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(cp.State))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := detector.Restore(groupDetector(), nil, nil, zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The clock reached newest + ~1 h; the watermark trails it by the
+		// allowed lateness (15 min).
+		want := newest.Add(time.Hour - groupDetector().AllowedLateness - 2*time.Minute)
+		if w := e.Watermark(); w.Before(want) {
+			t.Errorf("watermark %s after an idle hour; want at least %s (newest message %s)", w, want, newest)
+		}
+		if cp.Offset != int64(len(msgs)) {
+			t.Errorf("checkpoint offset %d, want %d: idle advance consumes nothing", cp.Offset, len(msgs))
+		}
+	})
 }

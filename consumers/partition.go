@@ -43,7 +43,8 @@ type partition struct {
 	clock int64 // minute of the newest message time
 	// newest is the newest message time, lastWall the wall time it came.
 	newest, lastWall time.Time
-	// since counts messages consumed since the last checkpoint.
+	// since counts messages consumed (and idle advances) since the last
+	// checkpoint.
 	since    int
 	lastCkpt time.Time
 	partLbl  string
@@ -120,7 +121,7 @@ func (p *partition) restore(ctx context.Context, committed int64) error {
 			st := e.Stats()
 			p.log.Info("restored checkpoint", "offset", c.Offset, "committed", committed, "bytes", len(c.State),
 				"series", st.Series, "error_series", st.ErrorSeries, "open", st.Open, "took", time.Since(t0))
-			p.lastCkpt = time.Now()
+			p.lastCkpt = g.now()
 			return nil
 		}
 		err = rerr
@@ -139,7 +140,7 @@ func (p *partition) restore(ctx context.Context, committed int64) error {
 	if committed >= 0 && !ok {
 		p.log.Warn("offsets committed but no checkpoint; starting with empty state at the committed offset", "offset", committed)
 	}
-	p.lastCkpt = time.Now()
+	p.lastCkpt = g.now()
 	return nil
 }
 
@@ -202,7 +203,7 @@ func (p *partition) tick(ctx context.Context, t time.Time) error {
 		if err := p.out.Flush(ctx); err != nil {
 			return err
 		}
-		if p.since > 0 && time.Since(p.lastCkpt) >= p.g.cfg.CheckpointInterval {
+		if p.since > 0 && p.g.now().Sub(p.lastCkpt) >= p.g.cfg.CheckpointInterval {
 			if err := p.checkpoint(ctx); err != nil {
 				return err
 			}
@@ -275,7 +276,7 @@ func (p *partition) handle(ctx context.Context, msg *kafka.Message) error {
 		if t.After(p.newest) {
 			p.newest = t
 		}
-		p.lastWall = time.Now()
+		p.lastWall = g.now()
 	}
 	g.m.records.Add(float64(st.Records))
 	result := msgOK
@@ -324,13 +325,15 @@ func (p *partition) idle(ctx context.Context) error {
 	if p.newest.IsZero() {
 		return nil
 	}
-	t := p.newest.Add(time.Since(p.lastWall))
+	t := p.newest.Add(p.g.now().Sub(p.lastWall))
 	if t.Unix()/60 <= p.clock {
 		return nil
 	}
 	if err := p.tick(ctx, t); err != nil {
 		return err
 	}
+	// The state moved without a message: the next checkpoint saves it.
+	p.since++
 	return p.e.Advance(ctx, t)
 }
 
@@ -417,6 +420,6 @@ func (p *partition) checkpoint(ctx context.Context) error {
 	g.m.ckptBytes.Set(float64(buf.Len()))
 	g.m.ckptSeconds.Observe(time.Since(t0).Seconds())
 	p.since = 0
-	p.lastCkpt = time.Now()
+	p.lastCkpt = g.now()
 	return nil
 }
