@@ -5,12 +5,8 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
-	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,6 +23,7 @@ import (
 	"github.com/trailsight/trailsight/datasets"
 	"github.com/trailsight/trailsight/detector"
 	"github.com/trailsight/trailsight/emitters"
+	"github.com/trailsight/trailsight/internal/insightstest"
 	"github.com/trailsight/trailsight/internal/kafkatest"
 	"github.com/trailsight/trailsight/internal/retry"
 )
@@ -71,17 +68,10 @@ func loadGroupData(t testing.TB) *groupData {
 	t.Helper()
 	groupDataOnce.Do(func() {
 		d := &groupDataVal
-		cfg, err := datasets.Preset("tiny")
+		cfg, err := insightstest.ThreeAccounts()
 		if err != nil {
 			d.err = err
 			return
-		}
-		base := cfg.Accounts[0]
-		cfg.Accounts = nil
-		for i, id := range []string{"111122223333", "444455556666", "777788889999"} {
-			a := base
-			a.ID, a.Name = id, fmt.Sprintf("acct-%d", i)
-			cfg.Accounts = append(cfg.Accounts, a)
 		}
 		dir, err := os.MkdirTemp("", "trailsight-group-")
 		if err != nil {
@@ -160,8 +150,6 @@ type member struct {
 }
 
 func newRig(t *testing.T, c kafkatest.Cluster, parts int) *rig {
-	t0 := time.Now()
-	defer func() { t.Logf("rig ready in %s", time.Since(t0).Round(time.Millisecond)) }()
 	r := &rig{t: t, c: c, parts: parts, data: loadGroupData(t), outDir: t.TempDir(),
 		consumers: map[string]*member{}, published: map[int]int64{}}
 	base := kafkatest.Topic(t)
@@ -179,8 +167,6 @@ func newRig(t *testing.T, c kafkatest.Cluster, parts int) *rig {
 // publish writes messages of the trail (r.data.msgs) to the source topic.
 func (r *rig) publish(msgs []kafka.Message) {
 	r.t.Helper()
-	t0 := time.Now()
-	defer func() { r.t.Logf("published %d messages in %s", len(msgs), time.Since(t0).Round(time.Millisecond)) }()
 	r.write(msgs...)
 }
 
@@ -286,8 +272,6 @@ func (r *rig) stop(name string) {
 		return
 	}
 	m.cancel()
-	t0 := time.Now()
-	defer func() { r.t.Logf("member %s stopped in %s", name, time.Since(t0).Round(time.Millisecond)) }()
 	select {
 	case err := <-m.done:
 		if err != nil {
@@ -370,56 +354,13 @@ func (r *rig) waitConsumed() {
 	}
 }
 
-// fileRecords returns every Insights record in the files under dir, one
-// entry per occurrence: a record that appears twice is a duplicate.
-func fileRecords(t *testing.T, dir string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		recs, err := cloudtrail.DecodeInsightFile(b)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		for i := range recs {
-			out = append(out, string(recs[i].AppendJSON(nil)))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // checkInsights asserts the Insights files hold exactly the replay's
 // records, each once, and the Insights topic all of them (duplicates
 // allowed there).
 func (r *rig) checkInsights() {
 	r.t.Helper()
-	t0 := time.Now()
-	defer func() { r.t.Logf("checked in %s", time.Since(t0).Round(time.Millisecond)) }()
-	got := fileRecords(r.t, r.outDir)
 	want := r.data.want
-	lost, dup, extra := diffRecords(want, got)
-	r.t.Logf("%s: Insights records expected %d, in files %d; lost %d, duplicated %d, unexpected %d",
-		r.c.Name(), len(want), len(got), len(lost), len(dup), len(extra))
-	for _, s := range lost[:min(3, len(lost))] {
-		r.t.Errorf("lost: %.300s", s)
-	}
-	for _, s := range dup[:min(3, len(dup))] {
-		r.t.Errorf("duplicated: %.300s", s)
-	}
-	for _, s := range extra[:min(3, len(extra))] {
-		r.t.Errorf("unexpected: %.300s", s)
-	}
+	insightstest.CheckOnce(r.t, r.c.Name(), want, insightstest.FileRecords(r.t, r.outDir))
 	// The topic: every expected record's eventID arrives at least once.
 	ids := r.topicEventIDs(len(want))
 	for _, w := range want {
@@ -431,28 +372,6 @@ func (r *rig) checkInsights() {
 			r.t.Errorf("Insights topic lacks record %s", rec.EventID)
 		}
 	}
-}
-
-// diffRecords compares two sorted multisets.
-func diffRecords(want, got []string) (lost, dup, extra []string) {
-	count := map[string]int{}
-	for _, g := range got {
-		count[g]++
-	}
-	for _, w := range want {
-		switch n := count[w]; {
-		case n == 0:
-			lost = append(lost, w)
-		case n > 1:
-			dup = append(dup, w)
-		}
-		delete(count, w)
-	}
-	for g := range count {
-		extra = append(extra, g)
-	}
-	slices.Sort(extra)
-	return lost, dup, extra
 }
 
 // topicEventIDs reads the Insights topic to its end and counts the

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/segmentio/kafka-go"
 
@@ -67,15 +66,8 @@ func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	w := &kafka.Writer{
-		// A transport of its own: the default one caches metadata
-		// from before the topics were created for 6 s.
-		Transport: &kafka.Transport{},
-		Addr:      kafka.TCP(o.brokers...), Topic: o.topic, Balancer: bal,
-		RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond,
-		// Stay under the broker's default message.max.bytes (1 MiB).
-		BatchBytes: 1 << 20, BatchSize: 1000,
-	}
+	w := newWriter(o.brokers, o.topic, bal)
+	w.BatchSize = 1000
 	defer w.Close()
 	st, err := consumers.Publish(ctx, w, files, consumers.PublishOptions{PerRecord: o.mode == "record", Speed: o.speed})
 	fmt.Fprintf(stdout, "Published %d messages (%d records, %.1f MB) from %d files to %s; %d files skipped\n",

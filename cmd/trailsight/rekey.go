@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"time"
 
 	"github.com/segmentio/kafka-go"
 
@@ -44,13 +43,8 @@ func runRekey(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("rekey: -out=%q must differ from the topics it reads", *out)
 		}
 	}
-	w := &kafka.Writer{
-		Transport: &kafka.Transport{},
-		Addr:      kafka.TCP(cfg.Brokers...), Topic: *out,
-		// The partitioner of Java clients and of trailsight produce.
-		Balancer:     &kafka.Murmur2Balancer{Consistent: true},
-		RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond, BatchBytes: 1 << 20,
-	}
+	// The partitioner of Java clients and of trailsight produce.
+	w := newWriter(cfg.Brokers, *out, &kafka.Murmur2Balancer{Consistent: true})
 	defer w.Close()
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	var last consumers.RekeyStats

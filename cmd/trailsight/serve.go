@@ -50,23 +50,26 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, logger *slog
 		cfg.Kafka.Brokers = brokers
 		cfg.Output.CreateTopics = true
 	}
-	dialer := &kafka.Dialer{Timeout: 10 * time.Second, DualStack: false}
+	dialer := &kafka.Dialer{Timeout: 10 * time.Second}
 
-	// The state topic gets as many partitions as the widest source topic,
-	// so each source partition's checkpoints live in one state partition.
-	statePartitions := cfg.Output.Partitions
 	if cfg.Output.CreateTopics {
 		if err := createTopics(ctx, brokers, cfg); err != nil {
 			return err
 		}
 	}
-	if n, err := maxPartitions(ctx, brokers, cfg.Kafka.Topics); err != nil {
+	// The state topic has as many partitions as the widest source topic
+	// (createTopics makes it so), so each source partition's checkpoints
+	// live in one state partition; an existing one keeps its own count.
+	parts, err := consumers.Partitions(ctx, brokers, append([]string{cfg.Kafka.StateTopic}, cfg.Kafka.Topics...))
+	if err != nil {
 		return err
-	} else if n > 0 {
-		statePartitions = n
 	}
-	if n, err := maxPartitions(ctx, brokers, []string{cfg.Kafka.StateTopic}); err == nil && n > 0 {
-		statePartitions = n
+	statePartitions := parts[cfg.Kafka.StateTopic]
+	if statePartitions == 0 {
+		statePartitions = maxCount(parts) // the sources'
+	}
+	if statePartitions == 0 {
+		statePartitions = cfg.Output.Partitions
 	}
 
 	store := consumers.NewKafkaStore(brokers, cfg.Kafka.StateTopic, statePartitions, cfg.Kafka.GroupID, dialer)
@@ -74,27 +77,13 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, logger *slog
 
 	var topic *emitters.Topic
 	if cfg.Output.InsightsTopic != "" {
-		w := &kafka.Writer{
-			// A transport of its own: the default one caches metadata
-			// from before the topics were created for 6 s.
-			Transport: &kafka.Transport{},
-			Addr:      kafka.TCP(brokers...), Topic: cfg.Output.InsightsTopic,
-			Balancer:     &kafka.Murmur2Balancer{Consistent: true},
-			RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond, BatchBytes: 1 << 20,
-		}
+		w := newWriter(brokers, cfg.Output.InsightsTopic, &kafka.Murmur2Balancer{Consistent: true})
 		defer w.Close()
 		topic = emitters.NewTopic(w, emitters.TopicOptions{}, logger)
 	}
 	var dlq consumers.MessageWriter
 	if cfg.Kafka.DeadLetterTopic != "" {
-		w := &kafka.Writer{
-			// A transport of its own: the default one caches metadata
-			// from before the topics were created for 6 s.
-			Transport: &kafka.Transport{},
-			Addr:      kafka.TCP(brokers...), Topic: cfg.Kafka.DeadLetterTopic,
-			Balancer:     &kafka.Murmur2Balancer{Consistent: true},
-			RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond, BatchBytes: 1 << 20,
-		}
+		w := newWriter(brokers, cfg.Kafka.DeadLetterTopic, &kafka.Murmur2Balancer{Consistent: true})
 		defer w.Close()
 		dlq = w
 	}
@@ -171,8 +160,8 @@ func createTopics(ctx context.Context, brokers []string, cfg *serveConfig) error
 		want = append(want, kafka.TopicConfig{Topic: t, NumPartitions: n, ReplicationFactor: -1})
 	}
 	src := n
-	if have, err := maxPartitions(ctx, brokers, cfg.Kafka.Topics); err == nil && have > 0 {
-		src = have
+	if have, err := consumers.Partitions(ctx, brokers, cfg.Kafka.Topics); err == nil && maxCount(have) > 0 {
+		src = maxCount(have)
 	}
 	want = append(want, kafka.TopicConfig{Topic: cfg.Kafka.StateTopic, NumPartitions: src, ReplicationFactor: -1,
 		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "cleanup.policy", ConfigValue: "compact"}}})
@@ -185,16 +174,13 @@ func createTopics(ctx context.Context, brokers []string, cfg *serveConfig) error
 	return consumers.EnsureTopics(ctx, brokers, want)
 }
 
-func maxPartitions(ctx context.Context, brokers []string, topics []string) (int, error) {
-	parts, err := consumers.Partitions(ctx, brokers, topics)
-	if err != nil {
-		return 0, err
-	}
+// maxCount returns the largest partition count of parts, 0 for none.
+func maxCount(parts map[string]int) int {
 	n := 0
 	for _, p := range parts {
 		n = max(n, p)
 	}
-	return n, nil
+	return n
 }
 
 func listenHTTP(addr string, reg *prometheus.Registry) (*http.Server, error) {
@@ -228,4 +214,16 @@ Watch the Insights:
   kcat -b %[1]s -C -t %[3]s -f '%%k %%s\n'
 Metrics: http://%[6]s/metrics
 `, broker, cfg.Kafka.Topics[0], cfg.Output.InsightsTopic, cfg.Kafka.StateTopic, cfg.Kafka.DeadLetterTopic, cfg.HTTP.Listen)
+}
+
+// newWriter returns a producer for topic that waits for every replica's
+// acknowledgement and batches for at most 5 ms, within the broker's default
+// message.max.bytes (1 MiB). It has a transport of its own: kafka-go's
+// default one caches metadata from before a topic was created for 6 s.
+func newWriter(brokers []string, topic string, bal kafka.Balancer) *kafka.Writer {
+	return &kafka.Writer{
+		Transport: &kafka.Transport{},
+		Addr:      kafka.TCP(brokers...), Topic: topic, Balancer: bal,
+		RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond, BatchBytes: 1 << 20,
+	}
 }

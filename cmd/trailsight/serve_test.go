@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"maps"
 	"net"
@@ -30,6 +29,7 @@ import (
 	"github.com/trailsight/trailsight/consumers"
 	"github.com/trailsight/trailsight/datasets"
 	"github.com/trailsight/trailsight/detector"
+	"github.com/trailsight/trailsight/internal/insightstest"
 	"github.com/trailsight/trailsight/internal/kafkatest"
 )
 
@@ -63,13 +63,10 @@ func loadServeData(t *testing.T) {
 			d.err = fmt.Errorf("go build: %v\n%s", err, out)
 			return
 		}
-		cfg, _ := datasets.Preset("tiny")
-		base := cfg.Accounts[0]
-		cfg.Accounts = nil
-		for i, id := range []string{"111122223333", "444455556666", "777788889999"} {
-			a := base
-			a.ID, a.Name = id, fmt.Sprintf("acct-%d", i)
-			cfg.Accounts = append(cfg.Accounts, a)
+		cfg, err := insightstest.ThreeAccounts()
+		if err != nil {
+			d.err = err
+			return
 		}
 		d.trail = filepath.Join(d.root, "trail")
 		if _, d.err = datasets.Generate(cfg, d.trail); d.err != nil {
@@ -278,68 +275,9 @@ func TestServeKill9(t *testing.T) {
 		if err := p.cmd.Wait(); err != nil {
 			t.Fatalf("serve after SIGTERM: %v\nlog:\n%s", err, p.log())
 		}
-		got := insightFileRecords(t, out)
-		lost, dup, extra := diffMultiset(serveData.want, got)
-		t.Logf("%s: %d kill -9s; Insights records expected %d, in files %d; lost %d, duplicated %d, unexpected %d",
-			c.Name(), kills, len(serveData.want), len(got), len(lost), len(dup), len(extra))
-		for _, s := range lost[:min(3, len(lost))] {
-			t.Errorf("lost: %.300s", s)
-		}
-		for _, s := range dup[:min(3, len(dup))] {
-			t.Errorf("duplicated: %.300s", s)
-		}
-		for _, s := range extra[:min(3, len(extra))] {
-			t.Errorf("unexpected: %.300s", s)
-		}
+		t.Logf("%d kill -9s", kills)
+		insightstest.CheckOnce(t, c.Name(), serveData.want, insightstest.FileRecords(t, out))
 	})
-}
-
-func insightFileRecords(t *testing.T, dir string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		recs, err := cloudtrail.DecodeInsightFile(b)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		for i := range recs {
-			out = append(out, string(recs[i].AppendJSON(nil)))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func diffMultiset(want, got []string) (lost, dup, extra []string) {
-	count := map[string]int{}
-	for _, g := range got {
-		count[g]++
-	}
-	for _, w := range want {
-		switch n := count[w]; {
-		case n == 0:
-			lost = append(lost, w)
-		case n > 1:
-			dup = append(dup, w)
-		}
-		delete(count, w)
-	}
-	for g := range count {
-		extra = append(extra, g)
-	}
-	sort.Strings(extra)
-	return lost, dup, extra
 }
 
 // TestServeEmbeddedWithKcat runs serve as a newcomer does, with no brokers:
@@ -476,7 +414,7 @@ func TestServeEmbeddedWithKcat(t *testing.T) {
 	}
 	// The graceful stop flushed the files: the same records as the topic.
 	fileIDs := map[string]bool{}
-	for _, r := range insightFileRecords(t, out) {
+	for _, r := range insightstest.FileRecords(t, out) {
 		rec, err := cloudtrail.DecodeInsightRecord([]byte(r))
 		if err != nil {
 			t.Fatal(err)
