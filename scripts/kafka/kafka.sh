@@ -200,7 +200,12 @@ cmd_start() {
 
 	if [[ ! -f $data/kraft/meta.properties ]]; then
 		local cluster_id
-		cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+		# A URL-safe base64 UUID as Kafka's Uuid.randomUuid makes, and like it never one that starts
+		# with '-': the format tool's argument parser would take that for an option (1 run in 64).
+		cluster_id=-
+		while [[ $cluster_id == -* ]]; do
+			cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+		done
 		(java_cmd "$data" kafka.tools.StorageTool format --standalone --cluster-id "$cluster_id" \
 			--config "$data/server.properties") >"$data/logs/format.log" 2>&1 ||
 			{
