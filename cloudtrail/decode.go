@@ -252,6 +252,8 @@ type fields struct {
 	readOnly Bool
 	mgmt     Bool
 	flags    uint16
+	// detOff and detEnd locate an envelope's detail object in the input.
+	detOff, detEnd int
 }
 
 func (f *fields) isEnvelope() bool {
@@ -373,8 +375,9 @@ func notObjectError(b []byte, s int) *DecodeError {
 // ErrInsightRecord for an Insights record, and otherwise why the record is
 // set aside.
 func (d *Decoder) fill(b []byte, s, end int, f *fields, ev *Event) (Reason, error) {
-	*ev = Event{Size: end - s}
+	*ev = Event{Size: end - s, Raw: b[s:end]}
 	if f.isEnvelope() {
+		ev.Raw = b[f.detOff:f.detEnd]
 		f = &d.det
 	}
 	insight := d.equal(b, f.s[fEventType], InsightEventType)
@@ -610,7 +613,9 @@ func (d *Decoder) scanMarker(b []byte, i int, f *fields, key []byte) (int, scanE
 		if b[i] == '{' {
 			f.flags |= flDetail
 			d.det = fields{}
-			return d.scanRecord(b, i, &d.det, false)
+			end, e := d.scanRecord(b, i, &d.det, false)
+			f.detOff, f.detEnd = i, end
+			return end, e
 		}
 		f.flags &^= flDetail
 	case "detail-type":

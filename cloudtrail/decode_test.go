@@ -256,6 +256,7 @@ func TestDecodeRecordSeeds(t *testing.T) {
 				return
 			}
 			want.ev.Size = len(bytes.TrimSpace(b))
+			want.ev.Raw = wantRaw(t, b)
 			if diff := cmp.Diff(want.ev, got); diff != "" {
 				t.Errorf("DecodeRecord(%s) mismatch (-want +got):\n%s", name, diff)
 			}
@@ -265,6 +266,7 @@ func TestDecodeRecordSeeds(t *testing.T) {
 				if err := refDecode(b, &ref); err != nil {
 					t.Fatal(err)
 				}
+				ref.Raw = got.Raw
 				if diff := cmp.Diff(ref, got); diff != "" {
 					t.Errorf("DecodeRecord and encoding/json differ (-json +fast):\n%s", diff)
 				}
@@ -479,6 +481,7 @@ func TestDecodeRecord(t *testing.T) {
 				tc.want(&want)
 			}
 			want.Size = len(strings.TrimSpace(tc.in)) // the whole object, envelope included
+			want.Raw = wantRaw(t, []byte(tc.in))
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("DecodeRecord(%.200q) mismatch (-want +got):\n%s", tc.in, diff)
 			}
@@ -1094,4 +1097,57 @@ func count(s []string, v string) int {
 		}
 	}
 	return n
+}
+
+// wantRaw returns the record text that Event.Raw should hold for the record
+// or envelope in: an envelope's detail exactly as written, else the object.
+func wantRaw(t *testing.T, in []byte) []byte {
+	t.Helper()
+	var top struct {
+		Detail     json.RawMessage `json:"detail"`
+		DetailType *string         `json:"detail-type"`
+		EventTime  *string         `json:"eventTime"`
+	}
+	if err := json.Unmarshal(in, &top); err == nil && len(top.Detail) > 0 && top.Detail[0] == '{' &&
+		(top.DetailType != nil || top.EventTime == nil) {
+		return top.Detail
+	}
+	return bytes.TrimSpace(in)
+}
+
+// TestDecodeBodyRaw checks that Event.Raw is each record's own text in every
+// body kind, so that a trail can write records into log files as they came.
+func TestDecodeBodyRaw(t *testing.T) {
+	r1 := `{"eventTime":"2026-01-05T10:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","awsRegion":"us-east-1","recipientAccountId":"111122223333","x":{"y":[1,"}"]}}`
+	r2 := `{"eventTime":"2026-01-05T10:00:01Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketPolicy","awsRegion":"us-east-1","recipientAccountId":"111122223333"}`
+	env := `{"version":"0","detail-type":"AWS API Call via CloudTrail","source":"aws.s3","detail":` + r2 + `,"region":"us-east-1"}`
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(`{"Records":[` + r1 + `, ` + r2 + `]}`))
+	zw.Close()
+	tests := []struct {
+		name string
+		body string
+		want []string
+	}{
+		{"log file", `{"Records":[` + r1 + ",\n  " + r2 + `]}`, []string{r1, r2}},
+		{"gzip log file", gz.String(), []string{r1, r2}},
+		{"array", `[` + r2 + `,` + r1 + `]`, []string{r2, r1}},
+		{"lines", r1 + "\n" + env + "\n", []string{r1, r2}},
+		{"envelope", env, []string{r2}},
+	}
+	d := NewDecoder()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			_, err := d.DecodeBody([]byte(tc.body), func(ev *Event) { got = append(got, string(ev.Raw)) },
+				func(de DecodeError) { t.Errorf("bad record: %v", &de) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Raw per record mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
 }

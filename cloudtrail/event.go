@@ -38,6 +38,13 @@ type Event struct {
 
 	// Size is the length in bytes of the record's JSON text.
 	Size int
+
+	// Raw is the record's JSON text, without an EventBridge envelope: what a
+	// trail log file holds (spec §4.3). Unlike the strings above it aliases
+	// the decoder's input or buffers, so it is valid only until the next
+	// call to the Decoder (or, in DecodeBody, until fn returns); keep a copy
+	// to hold it longer.
+	Raw []byte
 }
 
 // IsManagement reports whether e is a management event: eventCategory

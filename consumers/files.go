@@ -213,8 +213,19 @@ func readLimited(path string) ([]byte, error) {
 	return data, nil
 }
 
+// decodeInto decodes data into b.Events. Each Event's Raw stays valid as
+// long as the Batch: it aliases data, which the Batch owns, or for a gzip
+// file (whose records the Decoder inflates into a buffer it reuses) a copy
+// in one arena per file.
 func decodeInto(dec *cloudtrail.Decoder, data []byte, b *Batch) (cloudtrail.BodyStats, error) {
+	gz := len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b
+	var arena []byte
+	var spans [][2]int
 	st, err := dec.DecodeBody(data, func(ev *cloudtrail.Event) {
+		if gz {
+			spans = append(spans, [2]int{len(arena), len(arena) + len(ev.Raw)})
+			arena = append(arena, ev.Raw...)
+		}
 		b.Events = append(b.Events, *ev)
 	}, func(de cloudtrail.DecodeError) {
 		if b.Invalid == nil {
@@ -228,6 +239,9 @@ func decodeInto(dec *cloudtrail.Decoder, data []byte, b *Batch) (cloudtrail.Body
 			b.Invalid = map[cloudtrail.Reason]int{}
 		}
 		b.Invalid[de.Reason]++
+	}
+	for i, sp := range spans {
+		b.Events[i].Raw = arena[sp[0]:sp[1]:sp[1]]
 	}
 	return st, err
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/trailsight/trailsight/cloudtrail"
 	"github.com/trailsight/trailsight/detector"
 )
 
@@ -129,6 +130,23 @@ func (c *GroupConfig) Validate() error {
 type Output interface {
 	detector.Sink
 	Flush(ctx context.Context) error
+}
+
+// A Tap is an Output that also follows every record its partition decodes
+// and the partition's clock, and keeps state that travels in the
+// partition's checkpoint. The trail delivery path is one: it writes the
+// records as log files and digests and runs the trails' own detectors.
+type Tap interface {
+	Output
+	// Advance moves the tap's clock to the arrival time of the message
+	// whose records follow (or, idle, to the wall clock's stand-in).
+	Advance(ctx context.Context, now time.Time) error
+	// Observe takes one record; ev.Raw is valid during the call only.
+	Observe(ev *cloudtrail.Event)
+	// AppendState appends the tap's state to dst, for a checkpoint taken
+	// after Flush; RestoreState takes such a state back.
+	AppendState(dst []byte) ([]byte, error)
+	RestoreState(b []byte) error
 }
 
 // MessageWriter is what the consumer needs of a Kafka producer, for dead

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"time"
@@ -33,6 +35,7 @@ type partition struct {
 
 	e   *detector.Engine
 	out Output
+	tap Tap // out, when it is a Tap
 	dec *cloudtrail.Decoder
 	// events holds one message's records between decoding and observing:
 	// the clock moves to the message's time first, as replay moves it to
@@ -96,6 +99,7 @@ func (p *partition) restore(ctx context.Context, committed int64) error {
 		return fmt.Errorf("output of %s/%d: %w", p.topic, p.id, err)
 	}
 	p.out = out
+	p.tap, _ = out.(Tap)
 	t0 := time.Now()
 	var c Checkpoint
 	var ok bool
@@ -107,7 +111,11 @@ func (p *partition) restore(ctx context.Context, committed int64) error {
 		return fmt.Errorf("load checkpoint: %w", err)
 	}
 	if err == nil && ok {
-		e, rerr := restoreEngine(g.det, out, g.log, c.State)
+		engineState, tapState, serr := splitState(c.State)
+		e, rerr := restoreEngine(g.det, out, g.log, engineState)
+		if serr != nil {
+			rerr = serr
+		}
 		if errors.Is(rerr, detector.ErrSnapshotConfig) || errors.Is(rerr, detector.ErrSnapshotVersion) {
 			// Another release or configuration wrote it: starting empty
 			// would throw away every baseline and reopen the warm-up, so
@@ -115,6 +123,11 @@ func (p *partition) restore(ctx context.Context, committed int64) error {
 			return fmt.Errorf("restore checkpoint at offset %d: %w", c.Offset, rerr)
 		}
 		if rerr == nil {
+			if err := p.restoreTap(tapState); err != nil {
+				// Its records wait for delivery in this state: starting
+				// it empty would lose them, so the partition stops.
+				return fmt.Errorf("restore checkpoint at offset %d: %w", c.Offset, err)
+			}
 			p.e, p.next = e, c.Offset
 			g.m.restoreSeconds.Observe(time.Since(t0).Seconds())
 			g.m.restoreBytes.Set(float64(len(c.State)))
@@ -142,6 +155,65 @@ func (p *partition) restore(ctx context.Context, committed int64) error {
 	}
 	p.lastCkpt = g.now()
 	return nil
+}
+
+// restoreTap gives the tap its state from the checkpoint.
+func (p *partition) restoreTap(state []byte) error {
+	switch {
+	case p.tap == nil && len(state) > 0:
+		p.log.Warn("checkpoint holds trail delivery state, but no trails are configured: it is dropped")
+		return nil
+	case p.tap == nil:
+		return nil
+	case state == nil:
+		p.log.Warn("checkpoint holds no trail delivery state: the trails start afresh (digest chains restart)")
+		return nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(state))
+	if err != nil {
+		return fmt.Errorf("%w: trail state: %v", ErrBadCheckpoint, err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		return fmt.Errorf("%w: trail state: %v", ErrBadCheckpoint, err)
+	}
+	return p.tap.RestoreState(b)
+}
+
+// A checkpoint's State is the gzipped detector snapshot alone, or, when
+// the partition's Output is a Tap, a container of both
+// (docs/formats/snapshot.md): stateMagic, then the gzipped snapshot and
+// the gzipped tap state, each after its length as a uvarint.
+var stateMagic = []byte("TSCK\x01")
+
+func joinState(engine, tap []byte) []byte {
+	b := make([]byte, 0, len(stateMagic)+2*binary.MaxVarintLen64+len(engine)+len(tap))
+	b = append(b, stateMagic...)
+	b = binary.AppendUvarint(b, uint64(len(engine)))
+	b = append(b, engine...)
+	b = binary.AppendUvarint(b, uint64(len(tap)))
+	return append(b, tap...)
+}
+
+// splitState returns the parts of a checkpoint's State; tap is nil for a
+// snapshot alone.
+func splitState(state []byte) (engine, tap []byte, err error) {
+	if !bytes.HasPrefix(state, stateMagic) {
+		return state, nil, nil
+	}
+	rest := state[len(stateMagic):]
+	var parts [2][]byte
+	for i := range parts {
+		n, k := binary.Uvarint(rest)
+		if k <= 0 || n > uint64(len(rest)-k) {
+			return nil, nil, fmt.Errorf("%w: state container cut short", ErrBadCheckpoint)
+		}
+		parts[i], rest = rest[k:k+int(n)], rest[k+int(n):]
+	}
+	if len(rest) != 0 {
+		return nil, nil, fmt.Errorf("%w: %d bytes after the state container", ErrBadCheckpoint, len(rest))
+	}
+	return parts[0], parts[1], nil
 }
 
 func restoreEngine(cfg detector.Config, sink detector.Sink, log *slog.Logger, state []byte) (*detector.Engine, error) {
@@ -264,8 +336,18 @@ func (p *partition) handle(ctx context.Context, msg *kafka.Message) error {
 		if err := p.e.Advance(ctx, t); err != nil {
 			return err
 		}
+		if p.tap != nil {
+			if err := p.tap.Advance(ctx, t); err != nil {
+				return err
+			}
+		}
 		for i := range p.events {
 			p.e.Observe(&p.events[i])
+		}
+		if p.tap != nil {
+			for i := range p.events {
+				p.tap.Observe(&p.events[i])
+			}
 		}
 		// An open minute's 1-minute spike may start as its events are
 		// observed: send it now, so no Insight waits when a checkpoint
@@ -334,6 +416,11 @@ func (p *partition) idle(ctx context.Context) error {
 	}
 	// The state moved without a message: the next checkpoint saves it.
 	p.since++
+	if p.tap != nil {
+		if err := p.tap.Advance(ctx, t); err != nil {
+			return err
+		}
+	}
 	return p.e.Advance(ctx, t)
 }
 
@@ -405,7 +492,21 @@ func (p *partition) checkpoint(ctx context.Context) error {
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	c := Checkpoint{Topic: p.topic, Partition: p.id, Offset: p.next, State: buf.Bytes()}
+	state := buf.Bytes()
+	if p.tap != nil {
+		ts, err := p.tap.AppendState(nil)
+		if err != nil {
+			return fmt.Errorf("snapshot %s/%d: %w", p.topic, p.id, err)
+		}
+		var tb bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&tb, gzip.BestSpeed)
+		_, _ = zw.Write(ts) // a bytes.Buffer takes every write
+		if err := zw.Close(); err != nil {
+			return err
+		}
+		state = joinState(state, tb.Bytes())
+	}
+	c := Checkpoint{Topic: p.topic, Partition: p.id, Offset: p.next, State: state}
 	err := retry.Policy{}.Do(ctx, p.log, func(ctx context.Context) error { return g.deps.Store.Save(ctx, c) })
 	if err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
@@ -417,7 +518,7 @@ func (p *partition) checkpoint(ctx context.Context) error {
 		}
 	}
 	g.m.checkpoints.Inc()
-	g.m.ckptBytes.Set(float64(buf.Len()))
+	g.m.ckptBytes.Set(float64(len(state)))
 	g.m.ckptSeconds.Observe(time.Since(t0).Seconds())
 	p.since = 0
 	p.lastCkpt = g.now()

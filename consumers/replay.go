@@ -37,12 +37,26 @@ type ReplayOptions struct {
 	Progress func(Progress)
 }
 
+// Target is what a replay feeds: a *detector.Engine, or several Engines
+// and trails behind one front (cmd/trailsight composes them).
+type Target interface {
+	// Advance moves the clock to the delivery time of the data about to
+	// be observed.
+	Advance(ctx context.Context, now time.Time) error
+	// Observe takes one record. ev.Raw is valid during the call only.
+	Observe(ev *cloudtrail.Event) detector.Result
+	// Flush sends what is pending once the input ends.
+	Flush(ctx context.Context) error
+}
+
+var _ Target = (*detector.Engine)(nil)
+
 // Replay feeds files to the engine in delivery order. Before a file's events
 // are observed, the engine's clock moves to the file's delivery time, so the
 // minutes behind its watermark are evaluated exactly as a live service would
 // have evaluated them when the file arrived. A file that cannot be read is
 // counted and skipped; a bad record is counted and skipped.
-func Replay(ctx context.Context, files []File, e *detector.Engine, opt ReplayOptions) (ReplayStats, error) {
+func Replay(ctx context.Context, files []File, e Target, opt ReplayOptions) (ReplayStats, error) {
 	st := ReplayStats{Invalid: map[string]int{}}
 	var newest time.Time
 	err := ReadFiles(ctx, files, opt.Workers, func(b *Batch) error {

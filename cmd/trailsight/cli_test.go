@@ -26,6 +26,7 @@ import (
 	"github.com/trailsight/trailsight/datasets"
 	"github.com/trailsight/trailsight/eval"
 	"github.com/trailsight/trailsight/internal/kafkatest"
+	"github.com/trailsight/trailsight/internal/s3test"
 )
 
 // The tests drive the CLI in-process through run, the function main
@@ -134,8 +135,9 @@ func TestMain(m *testing.M) {
 			}
 		}
 	}()
-	// Runs the tests, then stops the shared Kafka broker if one started.
-	kafkatest.Main(m)
+	// Runs the tests, then stops the shared MinIO and Kafka servers if
+	// they started.
+	kafkatest.Main(kafkatest.RunFunc(func() int { s3test.Main(m); return 0 }))
 }
 
 func tinyDataset(t *testing.T) (string, *datasets.Manifest) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -24,6 +25,8 @@ type serveConfig struct {
 	Output   outputConfig          `yaml:"output"`
 	Embedded embeddedConfig        `yaml:"embedded"`
 	HTTP     httpConfig            `yaml:"http"`
+	// The trail delivery path: s3, sns, signing and trails.
+	Delivery deliveryConfig `yaml:",inline"`
 }
 
 type outputConfig struct {
@@ -63,6 +66,7 @@ func (c *serveConfig) registerFlags(f *flag.FlagSet) {
 	f.StringVar(&c.Embedded.Addr, "embedded.addr", "127.0.0.1:9092", "Listen address of the embedded broker (used when -kafka.brokers is empty).")
 	f.StringVar(&c.Embedded.DataDir, "embedded.data-dir", "", "Directory for the embedded broker's data; empty keeps it in memory.")
 	f.StringVar(&c.HTTP.Listen, "http.listen", "127.0.0.1:9464", "Address of /metrics and /healthz; empty disables it.")
+	c.Delivery.registerFlags(f)
 }
 
 func (c *serveConfig) validate() error {
@@ -75,8 +79,16 @@ func (c *serveConfig) validate() error {
 	if err := c.Detector.Validate(); err != nil {
 		return err
 	}
-	if c.Output.InsightsTopic == "" && c.Output.Dir == "" {
-		return errors.New("output: set output.insights-topic or output.dir (or both): Insights must go somewhere")
+	if err := c.Delivery.validate(); err != nil {
+		return err
+	}
+	if c.Output.InsightsTopic == "" && c.Output.Dir == "" && len(c.Delivery.Trails) == 0 {
+		return errors.New("output: set output.insights-topic or output.dir, or configure trails: Insights must go somewhere")
+	}
+	for i, tr := range c.Delivery.Trails {
+		if t := tr.NotificationTopic; t != "" && (slices.Contains(c.Kafka.Topics, t) || t == c.Output.InsightsTopic) {
+			return fmt.Errorf("trails[%d].notification_topic=%q: must differ from the input and Insights topics", i, t)
+		}
 	}
 	for i, t := range c.Kafka.Topics {
 		if t == c.Output.InsightsTopic {

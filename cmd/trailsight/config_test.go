@@ -19,6 +19,9 @@ func TestServeConfigFiles(t *testing.T) {
 		"start-offset.bad.yaml":    {`kafka.start-offset="beginning"`, "earliest or latest"},
 		"same-topic.bad.yaml":      {`output.insights-topic="events"`, "kafka.topics[0]"},
 		"no-output.bad.yaml":       {"output", "Insights must go somewhere"},
+		"trail-no-keys.bad.yaml":   {"trails[0]", "main-trail", "signing.key-dir"},
+		"trail-selector.bad.yaml":  {"trails[0]", "readOnly", "Equals"},
+		"trail-twice.bad.yaml":     {"trails[1]", "used twice"},
 		"time-zone.bad.yaml":       {"detector.time_zones[111122223333]", "Mars/Olympus_Mons"},
 		"two-docs.bad.yaml":        {"more than one YAML document"},
 		"secret.bad.yaml":          {"field sasl_password not found"},
@@ -84,6 +87,15 @@ func TestServeConfigPrecedence(t *testing.T) {
 		{"time zone (file)", c.Detector.TimeZones["111122223333"], "Europe/Berlin"},
 		{"partitions (file)", c.Output.Partitions, 12},
 		{"embedded addr (default)", c.Embedded.Addr, "127.0.0.1:9092"},
+		{"s3 endpoint (file)", c.Delivery.S3.Endpoint, "http://127.0.0.1:9000"},
+		{"spool bound (file)", c.Delivery.S3.SpoolMaxBytes, int64(2 << 30)},
+		{"trails (file)", len(c.Delivery.Trails), 2},
+		{"trail org (file)", c.Delivery.Trails[0].OrgID, "o-exampleorgid"},
+		{"trail selectors (file)", c.Delivery.Trails[0].EventSelectors[0].ExcludeManagementEventSources[0], "kms.amazonaws.com"},
+		{"trail insight types (file)", len(c.Delivery.Trails[0].InsightSelectors), 2},
+		{"trail delivery interval (default)", c.Delivery.Trails[0].DeliveryInterval, 5 * time.Minute},
+		{"trail delivery interval (file)", c.Delivery.Trails[1].DeliveryInterval, time.Minute},
+		{"advanced selector (file)", c.Delivery.Trails[1].AdvancedEventSelectors[0].FieldSelectors[1].Equals[0], "AWS::S3::Object"},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {

@@ -71,7 +71,7 @@ func evaluate(ctx context.Context, cfg detector.Config, dir, outDir string) (*ev
 	for _, a := range m.Accounts {
 		cfg.TimeZones[a.ID] = a.TimeZone
 	}
-	res, err := replay(ctx, cfg, []string{dir}, outDir, nil)
+	res, err := replay(ctx, cfg, []string{dir}, outDir, nil, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -22,13 +22,14 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"replay", "[flags] PATH...", "Replay trail log files (trees, files, or - for JSON Lines on stdin) and write Insights files.", runReplay},
+		{"replay", "[flags] PATH...", "Replay trail log files (trees, files, or - for JSON Lines on stdin) and write Insights files; through trails, also log files and digests.", runReplay},
 		{"gen", "[flags]", "Generate a deterministic labelled synthetic trail.", runGen},
 		{"eval", "[flags] | eval nab [flags]", "Replay a labelled dataset and score the Insights; or run and score a NAB-format corpus.", runEval},
 		{"series", "[flags] DATASET", "Replay a trail and print one series minute by minute beside what the detector expected.", runSeries},
 		{"serve", "[-config.file FILE] [flags]", "Consume CloudTrail records from Kafka (an embedded broker by default) and emit Insights.", runServe},
 		{"produce", "[flags] PATH...", "Publish trail log files to a Kafka topic, keyed by account, paced by delivery time.", runProduce},
 		{"rekey", "-topics IN [-out TOPIC] [flags]", "Republish CloudTrail records keyed by account, for topics that are not.", runRekey},
+		{"validate", "--trail-arn ARN --start-time T [flags]", "Validate a trail's digest chain and log files, as `aws cloudtrail validate-logs` does.", runValidate},
 		{"demo", "[flags]", "Generate a small labelled trail, replay it and show the Insights beside the planted anomalies.", runDemo},
 	}
 }
@@ -38,17 +39,20 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
+		var ee *exitError
+		if !errors.Is(err, flag.ErrHelp) && !(errors.As(err, &ee) && ee.silent) {
 			fmt.Fprintln(os.Stderr, "trailsight:", err)
 		}
 		os.Exit(exitCode(err))
 	}
 }
 
-// exitError carries a specific exit status.
+// exitError carries a specific exit status; a silent one has been
+// reported already.
 type exitError struct {
-	code int
-	err  error
+	code   int
+	silent bool
+	err    error
 }
 
 func (e *exitError) Error() string { return e.err.Error() }

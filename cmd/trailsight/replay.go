@@ -24,7 +24,13 @@ type replayResult struct {
 	Engine   detector.Stats
 	Insights []detector.Insight
 	Written  []string
+	Trails   []trailResult
 	Elapsed  time.Duration
+}
+
+type trailResult struct {
+	Name  string
+	Stats emitters.TrailStats
 }
 
 // collector keeps every transition and passes it on.
@@ -41,13 +47,14 @@ func (c *collector) Emit(ctx context.Context, b []detector.Insight) error {
 	return nil
 }
 
-// replay runs one replay of paths into outDir ("" writes no files).
-func replay(ctx context.Context, cfg detector.Config, paths []string, outDir string, progress func(consumers.Progress)) (*replayResult, error) {
+// replay runs one replay of paths into outDir ("" writes no files) and
+// through the trails of dc (nil: none).
+func replay(ctx context.Context, cfg detector.Config, paths []string, outDir string, dc *deliveryConfig, progress func(consumers.Progress)) (*replayResult, error) {
 	files, err := consumers.ListFiles(paths)
 	if err != nil {
 		return nil, err
 	}
-	var dir *emitters.Dir
+	var dir *emitters.InsightFiles
 	sink := &collector{}
 	if outDir != "" {
 		dir = emitters.NewDir(outDir, cloudtrail.KeyPrefix{})
@@ -57,12 +64,28 @@ func replay(ctx context.Context, cfg detector.Config, paths []string, outDir str
 	if err != nil {
 		return nil, err
 	}
+	p := &pipeline{main: eng}
+	if dc != nil {
+		d, err := openDelivery(ctx, dc, time.Now(), nil, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		if p.trails, err = d.newOutputs(cfg, nil); err != nil {
+			return nil, err
+		}
+	}
 	t0 := time.Now()
-	st, err := consumers.Replay(ctx, files, eng, consumers.ReplayOptions{Workers: runtime.GOMAXPROCS(0), Progress: progress})
+	st, err := consumers.Replay(ctx, files, p, consumers.ReplayOptions{Workers: runtime.GOMAXPROCS(0), Progress: progress})
 	if err != nil {
 		return nil, err
 	}
+	if err := p.close(ctx); err != nil {
+		return nil, err
+	}
 	res := &replayResult{Stats: st, Engine: eng.Stats(), Insights: sink.all, Elapsed: time.Since(t0)}
+	for _, t := range p.trails {
+		res.Trails = append(res.Trails, trailResult{Name: t.cfg.Name, Stats: t.trail.Stats})
+	}
 	if dir != nil {
 		if err := dir.Close(ctx); err != nil {
 			return nil, err
@@ -77,7 +100,10 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	var cfg detector.Config
 	cfg.RegisterFlags(fs)
-	out := fs.String("out", "", "Directory to write Insights files to, in the trail layout (required).")
+	out := fs.String("out", "", "Directory to write Insights files to, in the trail layout (required unless -config.file names trails).")
+	var dc deliveryConfig
+	dc.registerFlags(fs)
+	file := fs.String("config.file", "", "YAML file with trails (and s3, sns, signing settings) to deliver the replayed records through: log files, digests, Insights files.")
 	tz := fs.String("time-zones", "", "Account time zones, as ACCOUNT=ZONE[,ACCOUNT=ZONE...] (e.g. 111122223333=Europe/Berlin).")
 	quiet := fs.Bool("quiet", false, "No progress line.")
 	fs.Usage = func() {
@@ -87,9 +113,24 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *out == "" || fs.NArg() == 0 {
+	if *file != "" {
+		b, err := os.ReadFile(*file)
+		if err != nil {
+			return err
+		}
+		if err := decodeStrict(b, &dc); err != nil {
+			return fmt.Errorf("%s: %w", *file, err)
+		}
+		if err := fs.Parse(args); err != nil { // explicit flags win over the file
+			return err
+		}
+	}
+	if err := dc.validate(); err != nil {
+		return err
+	}
+	if (*out == "" && len(dc.Trails) == 0) || fs.NArg() == 0 {
 		fs.Usage()
-		return errors.New("replay: --out and at least one PATH are required")
+		return errors.New("replay: --out (or trails in -config.file) and at least one PATH are required")
 	}
 	zones, err := parseZones(*tz)
 	if err != nil {
@@ -100,7 +141,11 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !*quiet && isTerminal(stderr) {
 		progress = progressLine(stderr)
 	}
-	res, err := replay(ctx, cfg, fs.Args(), *out, progress)
+	var dcp *deliveryConfig
+	if len(dc.Trails) > 0 {
+		dcp = &dc
+	}
+	res, err := replay(ctx, cfg, fs.Args(), *out, dcp, progress)
 	if err != nil {
 		return err
 	}
@@ -108,7 +153,13 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr)
 	}
 	printSummary(stdout, res)
-	fmt.Fprintf(stdout, "Insights files: %d under %s\n", len(res.Written), *out)
+	if *out != "" {
+		fmt.Fprintf(stdout, "Insights files: %d under %s\n", len(res.Written), *out)
+	}
+	for _, t := range res.Trails {
+		fmt.Fprintf(stdout, "Trail %s: %d records delivered in %d log files, %d digests; %d not selected, %d duplicates\n",
+			t.Name, t.Stats.Accepted, t.Stats.LogFiles, t.Stats.Digests, t.Stats.Filtered, t.Stats.Duplicates)
+	}
 	return nil
 }
 

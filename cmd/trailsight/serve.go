@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/trailsight/trailsight/cloudtrail"
 	"github.com/trailsight/trailsight/consumers"
 	"github.com/trailsight/trailsight/emitters"
+	"github.com/trailsight/trailsight/internal/retry"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -87,6 +89,16 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, logger *slog
 		defer w.Close()
 		dlq = w
 	}
+	var writers sync.Map // notification topic → *kafka.Writer
+	defer writers.Range(func(_, w any) bool { w.(*kafka.Writer).Close(); return true })
+	notifyTopic := func(topic string) (emitters.Notifier, error) {
+		w, _ := writers.LoadOrStore(topic, newWriter(brokers, topic, &kafka.Murmur2Balancer{Consistent: true}))
+		return emitters.NewTopicNotifier(w.(*kafka.Writer), retry.Policy{}, logger), nil
+	}
+	dl, err := openDelivery(ctx, &cfg.Delivery, time.Now(), notifyTopic, reg, logger)
+	if err != nil {
+		return err
+	}
 	newOutput := func(string, int) (consumers.Output, error) {
 		var f emitters.Fanout
 		if topic != nil {
@@ -95,7 +107,14 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, logger *slog
 		if cfg.Output.Dir != "" {
 			f = append(f, emitters.NewDir(cfg.Output.Dir, cloudtrail.KeyPrefix{}))
 		}
-		return f, nil
+		if len(dl.trails) == 0 {
+			return f, nil
+		}
+		outs, err := dl.newOutputs(cfg.Detector, logger)
+		if err != nil {
+			return nil, err
+		}
+		return &trailTap{base: f, trails: outs, det: cfg.Detector, log: logger}, nil
 	}
 	g, err := consumers.NewGroup(cfg.Kafka, cfg.Detector, consumers.GroupDeps{
 		Store: store, NewOutput: newOutput, DeadLetters: dlq, Dialer: dialer,
@@ -106,6 +125,16 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, logger *slog
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// The goroutines below end with ctx; a group that fails ends it too.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The trails' spools drain while the service runs; what is left when
+	// it stops stays on disk for the next start.
+	wg.Go(func() {
+		if err := dl.run(ctx); err != nil {
+			logger.Error("trail spool", "err", err)
+		}
+	})
 	if cfg.HTTP.Listen != "" {
 		srv, err := listenHTTP(cfg.HTTP.Listen, reg)
 		if err != nil {
@@ -170,6 +199,11 @@ func createTopics(ctx context.Context, brokers []string, cfg *serveConfig) error
 	}
 	if cfg.Output.InsightsTopic != "" {
 		want = append(want, kafka.TopicConfig{Topic: cfg.Output.InsightsTopic, NumPartitions: n, ReplicationFactor: -1})
+	}
+	for _, tr := range cfg.Delivery.Trails {
+		if t := tr.NotificationTopic; t != "" && !slices.ContainsFunc(want, func(c kafka.TopicConfig) bool { return c.Topic == t }) {
+			want = append(want, kafka.TopicConfig{Topic: t, NumPartitions: 1, ReplicationFactor: -1})
+		}
 	}
 	return consumers.EnsureTopics(ctx, brokers, want)
 }

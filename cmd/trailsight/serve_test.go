@@ -76,7 +76,7 @@ func loadServeData(t *testing.T) {
 			return
 		}
 		var res *replayResult
-		if res, d.err = replay(context.Background(), serveDetector(), []string{d.trail}, "", nil); d.err != nil {
+		if res, d.err = replay(context.Background(), serveDetector(), []string{d.trail}, "", nil, nil); d.err != nil {
 			return
 		}
 		for i := range res.Insights {

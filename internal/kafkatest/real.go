@@ -40,8 +40,9 @@ var mainCalled atomic.Bool
 //
 //	func TestMain(m *testing.M) { kafkatest.Main(m) }
 //
-// The exit code is m.Run's: TestMain returns and the testing package exits with it.
-func Main(m *testing.M) {
+// The exit code is m.Run's: TestMain returns and the testing package exits with it. m may also
+// be a Runner that wraps another package's Main, for a binary that uses both kafkatest and s3test.
+func Main(m Runner) {
 	mainCalled.Store(true)
 	defer stopShared()
 	m.Run()
@@ -282,3 +283,12 @@ func freePorts(n int) ([]int, error) {
 	}
 	return ports, nil
 }
+
+// Runner is what Main runs: a *testing.M, or a RunFunc.
+type Runner interface{ Run() int }
+
+// RunFunc adapts a function to Runner.
+type RunFunc func() int
+
+// Run calls f.
+func (f RunFunc) Run() int { return f() }

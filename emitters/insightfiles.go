@@ -3,25 +3,29 @@ package emitters
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/trailsight/trailsight/cloudtrail"
 	"github.com/trailsight/trailsight/detector"
+	"github.com/trailsight/trailsight/internal/objstore"
 )
 
-// Dir writes Insights files into a local directory in the trail layout
-// (spec §4.1): AWSLogs/<acct>/CloudTrail-Insight/<region>/YYYY/MM/DD/
+// ObjectWriter is where emitters put objects: an *S3 (retries and a
+// spool), or an objstore.Store directly (a local directory).
+type ObjectWriter interface {
+	Put(ctx context.Context, key string, body []byte, meta map[string]string) error
+}
+
+// InsightFiles writes Insights files in the trail layout (spec §4.1):
+// AWSLogs/<acct>/CloudTrail-Insight/<region>/YYYY/MM/DD/
 // <acct>_CloudTrail-Insight_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz.
 //
 // Records are grouped per account and Region and flushed at most once per
 // minute of the engine clock (spec §2.9 #10): a file's name minute is the
 // minute its records were produced, the simulated delivery time in a replay.
-type Dir struct {
-	root   string
+type InsightFiles struct {
+	w      ObjectWriter
 	prefix cloudtrail.KeyPrefix
 
 	minute  time.Time // the minute being collected
@@ -34,16 +38,21 @@ type Dir struct {
 	Records int
 }
 
-var _ detector.Sink = (*Dir)(nil)
+var _ detector.Sink = (*InsightFiles)(nil)
 
-// NewDir returns a Dir writing under root.
-func NewDir(root string, prefix cloudtrail.KeyPrefix) *Dir {
-	return &Dir{root: root, prefix: prefix, pending: map[[2]string][][]byte{}}
+// NewInsightFiles returns an InsightFiles writing through w.
+func NewInsightFiles(w ObjectWriter, prefix cloudtrail.KeyPrefix) *InsightFiles {
+	return &InsightFiles{w: w, prefix: prefix, pending: map[[2]string][][]byte{}}
+}
+
+// NewDir returns an InsightFiles writing under the local directory root.
+func NewDir(root string, prefix cloudtrail.KeyPrefix) *InsightFiles {
+	return NewInsightFiles(objstore.NewDir(root, ""), prefix)
 }
 
 // Emit buffers the records of batch and writes the files of every earlier
 // minute.
-func (d *Dir) Emit(ctx context.Context, batch []detector.Insight) error {
+func (d *InsightFiles) Emit(ctx context.Context, batch []detector.Insight) error {
 	for i := range batch {
 		in := &batch[i]
 		m := in.Emitted.Truncate(time.Minute)
@@ -69,11 +78,11 @@ func (d *Dir) Emit(ctx context.Context, batch []detector.Insight) error {
 }
 
 // Flush writes the buffered records, one file per account and Region.
-func (d *Dir) Flush(_ context.Context) error {
+func (d *InsightFiles) Flush(ctx context.Context) error {
 	for i, k := range d.order {
 		body := cloudtrail.EncodeRecordsFile(d.pending[k])
 		key := cloudtrail.InsightFileKey(d.prefix, k[0], k[1], d.minute, cloudtrail.UniqueFromBody(body))
-		if err := writeAtomic(filepath.Join(d.root, filepath.FromSlash(key)), body); err != nil {
+		if err := d.w.Put(ctx, key, body, nil); err != nil {
 			// Keep what is not written yet for a retry.
 			d.order = append(d.order[:0], d.order[i:]...)
 			return err
@@ -87,28 +96,4 @@ func (d *Dir) Flush(_ context.Context) error {
 }
 
 // Close writes what is still buffered.
-func (d *Dir) Close(ctx context.Context) error { return d.Flush(ctx) }
-
-// writeAtomic writes through a temporary file and a rename, so a crash
-// never leaves a partial file under the final name.
-func writeAtomic(path string, body []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	_, err = tmp.Write(body)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
+func (d *InsightFiles) Close(ctx context.Context) error { return d.Flush(ctx) }

@@ -154,7 +154,7 @@ func (w wantFile) wantKey(batch []detector.Insight) string {
 	return cloudtrail.InsightFileKey(cloudtrail.KeyPrefix{}, w.account, w.region, w.minute, cloudtrail.UniqueFromBody(w.wantBody(batch)))
 }
 
-func emitAll(t *testing.T, d *emitters.Dir, batch []detector.Insight) {
+func emitAll(t *testing.T, d *emitters.InsightFiles, batch []detector.Insight) {
 	t.Helper()
 	ctx := context.Background()
 	if err := d.Emit(ctx, batch); err != nil {
@@ -266,11 +266,11 @@ func TestDirIdempotent(t *testing.T) {
 	tests := []struct {
 		name string
 		// again emits the batch a second time into the root of first.
-		again func(t *testing.T, root string, first *emitters.Dir) *emitters.Dir
+		again func(t *testing.T, root string, first *emitters.InsightFiles) *emitters.InsightFiles
 	}{
 		{
 			name: "same Dir",
-			again: func(t *testing.T, _ string, first *emitters.Dir) *emitters.Dir {
+			again: func(t *testing.T, _ string, first *emitters.InsightFiles) *emitters.InsightFiles {
 				first.Written = nil
 				emitAll(t, first, goldenBatch())
 				return first
@@ -278,7 +278,7 @@ func TestDirIdempotent(t *testing.T) {
 		},
 		{
 			name: "new Dir on the same root",
-			again: func(t *testing.T, root string, _ *emitters.Dir) *emitters.Dir {
+			again: func(t *testing.T, root string, _ *emitters.InsightFiles) *emitters.InsightFiles {
 				d := emitters.NewDir(root, cloudtrail.KeyPrefix{})
 				emitAll(t, d, goldenBatch())
 				return d
@@ -364,7 +364,7 @@ func TestDirUnwritableRoot(t *testing.T) {
 func TestDirRetryAfterFailedFlush(t *testing.T) {
 	tests := []struct {
 		name  string
-		retry func(ctx context.Context, d *emitters.Dir, batch []detector.Insight) error
+		retry func(ctx context.Context, d *emitters.InsightFiles, batch []detector.Insight) error
 		// want lists the files expected in the end, as wantFiles indexes.
 		// The End was never accepted by the failed Emit; only a caller
 		// that sends the batch again gets it written.
@@ -372,13 +372,13 @@ func TestDirRetryAfterFailedFlush(t *testing.T) {
 	}{
 		{
 			name:  "Close again",
-			retry: func(ctx context.Context, d *emitters.Dir, _ []detector.Insight) error { return d.Close(ctx) },
+			retry: func(ctx context.Context, d *emitters.InsightFiles, _ []detector.Insight) error { return d.Close(ctx) },
 			want:  []int{0, 1},
 		},
 		{
 			// An Engine whose Emit failed sends the same batch again.
 			name: "Emit the batch again",
-			retry: func(ctx context.Context, d *emitters.Dir, batch []detector.Insight) error {
+			retry: func(ctx context.Context, d *emitters.InsightFiles, batch []detector.Insight) error {
 				if err := d.Emit(ctx, batch); err != nil {
 					return err
 				}
