@@ -29,7 +29,7 @@ deps: ## Install test dependencies: kcat (apt), Kafka jars (Maven Central), MinI
 
 test: deps ## Run every test with the race detector, shuffled, fuzz seeds and golden files included.
 	$(GO) vet $(PKGS)
-	$(GO) test -race -shuffle=on -count=1 $(PKGS)
+	$(GO) test -race -shuffle=on -count=1 -timeout 30m $(PKGS)
 
 test-short: ## Run the tests without the race detector.
 	$(GO) test -count=1 $(PKGS)

@@ -42,7 +42,7 @@ const (
 var raceEnabled bool
 
 // commandNames are the subcommands the README documents.
-var commandNames = []string{"replay", "gen", "eval", "series", "serve", "produce", "rekey", "demo"}
+var commandNames = []string{"replay", "gen", "eval", "series", "serve", "produce", "rekey", "validate", "demo"}
 
 // cliResult is what one run of the CLI produced.
 type cliResult struct {
@@ -193,7 +193,7 @@ func TestUnknownCommand(t *testing.T) {
 }
 
 func TestCommandErrors(t *testing.T) {
-	usageErr := "replay: --out and at least one PATH are required"
+	usageErr := "replay: --out (or trails in -config.file) and at least one PATH are required"
 	for _, c := range []cliCase{
 		{name: "gen/no-out", args: []string{"gen", "--preset", "tiny"}, wantErr: "gen: --out is required", quiet: true, stderr: []string{"-preset", "-seed"}},
 		{name: "gen/unknown-preset", args: []string{"gen", "--preset", "huge", "--out", "$TMP/d"}, errIs: datasets.ErrUnknownPreset, wantErr: `"huge"`, quiet: true},

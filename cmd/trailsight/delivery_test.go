@@ -546,3 +546,74 @@ func readTopic(t *testing.T, brokers []string, topic string) []string {
 	}
 	return out
 }
+
+// TestReplayTwoTrails runs one replay through two trails with different
+// selectors into local directories: each delivers what its own selectors
+// accept, and only the trail with insight selectors writes Insights files.
+func TestReplayTwoTrails(t *testing.T) {
+	dir, _ := tinyDataset(t)
+	root := t.TempDir()
+	cfg := filepath.Join(root, "trails.yaml")
+	yaml := fmt.Sprintf(`trails:
+  - name: everything
+    home_region: us-east-1
+    multi_region: true
+    bucket: all-bucket
+    dir: %s/all
+    InsightSelectors: [{InsightType: ApiCallRateInsight}]
+  - name: writes-here
+    home_region: us-east-1
+    bucket: writes-bucket
+    dir: %s/writes
+    EventSelectors: [{ReadWriteType: WriteOnly}]
+`, root, root)
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := mustRun(t, "replay", "-config.file", cfg, "-detector.warm-up=24h", dir)
+	count := func(sub string) (records, writes, otherRegion, insightFiles int) {
+		err := filepath.WalkDir(filepath.Join(root, sub), func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			switch cloudtrail.ClassifyPath(p) {
+			case cloudtrail.FileInsight:
+				insightFiles++
+			case cloudtrail.FileLog:
+				b, err := os.ReadFile(p)
+				if err != nil {
+					return err
+				}
+				_, err = cloudtrail.NewDecoder().DecodeBody(b, func(ev *cloudtrail.Event) {
+					records++
+					if ev.IsWrite() {
+						writes++
+					}
+					if ev.AWSRegion != "us-east-1" {
+						otherRegion++
+					}
+				}, nil)
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	all, allWrites, _, allInsights := count("all")
+	w, wWrites, wOther, wInsights := count("writes")
+	t.Logf("everything: %d records (%d writes), %d Insights files; writes-here: %d records", all, allWrites, allInsights, w)
+	if all == 0 || w == 0 || w != wWrites || wOther != 0 || w >= all {
+		t.Errorf("writes-here holds %d records (%d writes, %d outside us-east-1) of everything's %d: want only its Region's writes", w, wWrites, wOther, all)
+	}
+	if allInsights == 0 || wInsights != 0 {
+		t.Errorf("Insights files: everything %d, writes-here %d; want some, none", allInsights, wInsights)
+	}
+	for _, want := range []string{"Trail everything:", "Trail writes-here:"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
