@@ -67,3 +67,48 @@ func newS3Metrics(reg prometheus.Registerer) *s3Metrics {
 		}),
 	}
 }
+
+// TrailMetrics counts the work of every Trail of a process, by trail name;
+// the per-partition Trails of one trail share its counters.
+type TrailMetrics struct {
+	records  *prometheus.CounterVec
+	logFiles *prometheus.CounterVec
+	digests  *prometheus.CounterVec
+}
+
+// NewTrailMetrics registers with reg; nil means no metrics.
+func NewTrailMetrics(reg prometheus.Registerer) *TrailMetrics {
+	f := promauto.With(reg)
+	return &TrailMetrics{
+		records: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "trailsight_trail_records_total",
+			Help: "Records a trail took (result=accepted), left out by its selectors or Region (filtered), or dropped as repeats of an eventID (duplicate).",
+		}, []string{"trail", "result"}),
+		logFiles: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "trailsight_trail_log_files_total",
+			Help: "Log files a trail delivered.",
+		}, []string{"trail"}),
+		digests: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "trailsight_trail_digests_total",
+			Help: "Digest files a trail delivered.",
+		}, []string{"trail"}),
+	}
+}
+
+// trailCounters are one trail's children of TrailMetrics.
+type trailCounters struct {
+	accepted, filtered, duplicate, logFiles, digests prometheus.Counter
+}
+
+func (m *TrailMetrics) forTrail(name string) trailCounters {
+	if m == nil {
+		m = NewTrailMetrics(nil)
+	}
+	return trailCounters{
+		accepted:  m.records.WithLabelValues(name, "accepted"),
+		filtered:  m.records.WithLabelValues(name, "filtered"),
+		duplicate: m.records.WithLabelValues(name, "duplicate"),
+		logFiles:  m.logFiles.WithLabelValues(name),
+		digests:   m.digests.WithLabelValues(name),
+	}
+}

@@ -20,7 +20,7 @@ func FuzzTrailRestoreState(f *testing.F) {
 	empty, _ := tr.AppendState(nil)
 	f.Add(empty)
 	f.Add([]byte(`{"version":1,"trail":"fuzz","clock":"2026-01-05T10:00:00Z","next_tick":"2026-01-05T10:05:00Z",` +
-		`"buffers":[{"account":"1","region":"us-east-1","oldest":1,"newest":2,"records":[{"a":1}]}],"seen_hour":1,"seen":[["x"],null],` +
+		`"buffers":[{"account":"1","region":"us-east-1","oldest":1,"newest":2,"records":[{"a":1}]}],"seen_hour":1,"seen":[[12345],null],` +
 		`"chains":[{"account":"1","region":"us-east-1","start":"2026-01-05T10:00:00Z"}],"stats":{}}`))
 	f.Add([]byte(`{"version":1,"trail":"fuzz","buffers":[{"records":[1,"x",null]}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {

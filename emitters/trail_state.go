@@ -28,7 +28,7 @@ type trailState struct {
 	Full     []acctRegionState `json:"full,omitempty"`
 	Buffers  []bufferState     `json:"buffers,omitempty"`
 	SeenHour int64             `json:"seen_hour"`
-	Seen     [2][]string       `json:"seen"`
+	Seen     [2][]uint64       `json:"seen"`
 	Chains   []chainState      `json:"chains,omitempty"`
 	Stats    TrailStats        `json:"stats"`
 }
@@ -123,7 +123,7 @@ func (t *Trail) RestoreState(b []byte) error {
 		t.buffers[acctRegion{bs.Account, bs.Region}] = buf
 	}
 	for i := range t.seen {
-		t.seen[i] = make(map[string]struct{}, len(st.Seen[i]))
+		t.seen[i] = make(map[uint64]struct{}, len(st.Seen[i]))
 		for _, id := range st.Seen[i] {
 			t.seen[i][id] = struct{}{}
 		}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/trailsight/trailsight/cloudtrail"
 	"github.com/trailsight/trailsight/emitters"
@@ -113,9 +115,24 @@ func TestTrailLogFiles(t *testing.T) {
 		{"e1", "111122223333", "us-east-1", "ec2.amazonaws.com", "RunInstances", false, tt0.Add(3 * time.Minute)}, // a repeat
 		{"e5", "111122223333", "us-east-1", "s3.amazonaws.com", "PutBucketPolicy", false, tt0.Add(7 * time.Minute)},
 	}
+	reg := prometheus.NewPedanticRegistry()
+	tr.SetMetrics(emitters.NewTrailMetrics(reg))
 	feed(t, tr, recs)
 	if err := tr.Close(context.Background(), false); err != nil {
 		t.Fatal(err)
+	}
+	wantMetrics := `
+# HELP trailsight_trail_log_files_total Log files a trail delivered.
+# TYPE trailsight_trail_log_files_total counter
+trailsight_trail_log_files_total{trail="main"} 3
+# HELP trailsight_trail_records_total Records a trail took (result=accepted), left out by its selectors or Region (filtered), or dropped as repeats of an eventID (duplicate).
+# TYPE trailsight_trail_records_total counter
+trailsight_trail_records_total{result="accepted",trail="main"} 4
+trailsight_trail_records_total{result="duplicate",trail="main"} 1
+trailsight_trail_records_total{result="filtered",trail="main"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(wantMetrics), "trailsight_trail_records_total", "trailsight_trail_log_files_total"); err != nil {
+		t.Error(err)
 	}
 	keys, err := store.List(context.Background(), "", "")
 	if err != nil {

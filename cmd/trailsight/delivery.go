@@ -91,8 +91,9 @@ func (c *deliveryConfig) validate() error {
 // delivery is the opened trail delivery path: per trail, what all the
 // partitions (or the one replay) share.
 type delivery struct {
-	trails []*trailShared
-	keys   *emitters.KeyRing
+	trails  []*trailShared
+	keys    *emitters.KeyRing
+	metrics *emitters.TrailMetrics
 }
 
 // trailShared is one trail's writer and signer, shared by its per-partition
@@ -125,6 +126,7 @@ func (d *delivery) newOutputs(det detector.Config, logger *slog.Logger) ([]*trai
 		if err != nil {
 			return nil, err
 		}
+		tr.SetMetrics(d.metrics)
 		out := &trailOut{cfg: tr.Config(), w: w, shared: ts.w, trail: tr}
 		if len(ts.cfg.InsightSelectors) > 0 {
 			out.insights = emitters.NewInsightFiles(w, ts.cfg.KeyPrefix())
@@ -154,6 +156,7 @@ func openDelivery(ctx context.Context, c *deliveryConfig, now time.Time, topics 
 	if len(c.Trails) == 0 {
 		return d, nil
 	}
+	d.metrics = emitters.NewTrailMetrics(reg)
 	if slices.ContainsFunc(c.Trails, func(t emitters.TrailConfig) bool { return t.LogFileValidation }) {
 		kr, err := emitters.OpenKeyRing(c.Signing.KeyDir, now)
 		if err != nil {
