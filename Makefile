@@ -15,15 +15,18 @@ build: ## Build bin/trailsight.
 
 # deps is quick once done. The Kafka jars go to a cache outside the clone (kafka.sh home prints it).
 # Outside CI a missing tool only warns: the tests that need it skip, loudly; with CI=true they fail.
-deps: ## Install test dependencies: kcat (apt), Kafka jars (Maven Central), MinIO (go install).
-	@command -v kcat >/dev/null 2>&1 || command -v kafkacat >/dev/null 2>&1 || { \
+deps: ## Install test dependencies: kcat and prometheus's promtool (apt), Kafka jars (Maven Central), MinIO (go install).
+	@missing=; \
+	command -v kcat >/dev/null 2>&1 || command -v kafkacat >/dev/null 2>&1 || missing="$$missing kcat"; \
+	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	[ -z "$$missing" ] || { \
 	  if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null 2>&1; then sudo=sudo; else sudo=none; fi; \
 	  if [ "$$sudo" != none ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "deps: installing kcat (apt-get)"; \
-	    $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q kcat >/dev/null 2>&1 || \
-	    { $$sudo apt-get update -q >/dev/null && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q kcat >/dev/null; } || \
-	    { echo "deps: apt-get install kcat failed: the kcat tests skip (fail with CI=true)"; [ "$$CI" != true ]; }; \
-	  else echo "deps: cannot install kcat (needs apt-get, and root or sudo): the kcat tests skip (fail with CI=true)"; [ "$$CI" != true ]; fi; }
+	    echo "deps: installing$$missing (apt-get)"; \
+	    $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null 2>&1 || \
+	    { $$sudo apt-get update -q >/dev/null && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; } || \
+	    { echo "deps: apt-get install$$missing failed: the tests that need them skip (fail with CI=true)"; [ "$$CI" != true ]; }; \
+	  else echo "deps: cannot install$$missing (needs apt-get, and root or sudo): the tests that need them skip (fail with CI=true)"; [ "$$CI" != true ]; fi; }
 	@bash scripts/kafka/kafka.sh fetch || { echo "deps: no Kafka jars: the real-broker tests skip (fail with CI=true)"; [ "$$CI" != true ]; }
 	@bash scripts/minio/minio.sh fetch || { echo "deps: no MinIO: the S3 tests skip (fail with CI=true)"; [ "$$CI" != true ]; }
 

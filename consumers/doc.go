@@ -33,6 +33,7 @@
 //	trailsight_consumer_unkeyed_messages_total
 //	trailsight_consumer_assigned_partitions
 //	trailsight_consumer_next_offset{topic,partition}
+//	trailsight_consumer_offset_lag{topic,partition}  messages behind the partition's end, as of the last fetch
 //	trailsight_consumer_watermark_lag_seconds{topic,partition}
 //	trailsight_consumer_checkpoints_total
 //	trailsight_consumer_checkpoint_size_bytes

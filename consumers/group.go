@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -149,6 +151,16 @@ type Tap interface {
 	RestoreState(b []byte) error
 }
 
+// An InsightTracker (an optional capability of an Output) is told which
+// Insights a partition holds open when its worker takes the partition
+// (restored from the checkpoint) and when it lets it go, so per-process
+// views of open Insights (their gauges) follow partitions across
+// rebalances and restarts.
+type InsightTracker interface {
+	Holding(ins []detector.Insight)
+	Released(ins []detector.Insight)
+}
+
 // MessageWriter is what the consumer needs of a Kafka producer, for dead
 // letters; *kafka.Writer satisfies it.
 type MessageWriter interface {
@@ -183,6 +195,24 @@ type Group struct {
 	deps GroupDeps
 	log  *slog.Logger
 	m    *metrics
+
+	// joined is set once the member is in a generation; restoring counts
+	// the partitions of it still loading their checkpoints.
+	joined    atomic.Bool
+	restoring atomic.Int64
+}
+
+// Ready reports whether the member has joined the group and every
+// partition it was assigned has restored its state (checkpoint loaded,
+// consumption under way): /readyz.
+func (g *Group) Ready() (bool, string) {
+	switch n := g.restoring.Load(); {
+	case !g.joined.Load():
+		return false, "not in a consumer group generation yet"
+	case n > 0:
+		return false, fmt.Sprintf("%d partitions restoring their state", n)
+	}
+	return true, "ready"
 }
 
 // NewGroup returns a Group. reg may be nil (no metrics); logger may be nil.
@@ -248,14 +278,21 @@ func (g *Group) Run(ctx context.Context) error {
 			continue
 		}
 		n := 0
+		for _, parts := range gen.Assignments {
+			n += len(parts)
+		}
+		g.restoring.Add(int64(n))
+		g.joined.Store(true)
 		for topic, parts := range gen.Assignments {
 			for _, a := range parts {
-				n++
 				topic, id, offset := topic, a.ID, a.Offset
 				gen.Start(func(ctx context.Context) {
 					g.m.partitions.Inc()
 					defer g.m.partitions.Dec()
-					if err := g.runPartition(ctx, gen, topic, id, offset); err != nil {
+					var once sync.Once
+					restored := func() { once.Do(func() { g.restoring.Add(-1) }) }
+					defer restored() // a worker that failed to restore counts no more
+					if err := g.runPartition(ctx, gen, topic, id, offset, restored); err != nil {
 						g.log.Error("partition worker stopped", "topic", topic, "partition", id, "err", err)
 					}
 				})

@@ -23,6 +23,7 @@ type metrics struct {
 	unkeyed        prometheus.Counter
 	lag            *prometheus.GaugeVec // by topic, partition: message clock minus watermark
 	nextOffset     *prometheus.GaugeVec // by topic, partition
+	offsetLag      *prometheus.GaugeVec // by topic, partition
 }
 
 // Message results.
@@ -98,6 +99,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		nextOffset: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "trailsight_consumer_next_offset",
 			Help: "Next offset an owned partition consumes (after restore, then after each message).",
+		}, []string{"topic", "partition"}),
+		offsetLag: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "trailsight_consumer_offset_lag",
+			Help: "Messages of an owned partition behind its end, as of the last fetch.",
 		}, []string{"topic", "partition"}),
 	}
 	return m

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/trailsight/trailsight/cloudtrail"
@@ -36,7 +37,9 @@ type partition struct {
 	e   *detector.Engine
 	out Output
 	tap Tap // out, when it is a Tap
-	dec *cloudtrail.Decoder
+
+	offsetLag prometheus.Gauge // this partition's child of offset_lag
+	dec       *cloudtrail.Decoder
 	// events holds one message's records between decoding and observing:
 	// the clock moves to the message's time first, as replay moves it to
 	// a file's delivery time before its records.
@@ -53,18 +56,26 @@ type partition struct {
 	partLbl  string
 }
 
-func (g *Group) runPartition(ctx context.Context, gen *kafka.Generation, topic string, id int, committed int64) error {
+func (g *Group) runPartition(ctx context.Context, gen *kafka.Generation, topic string, id int, committed int64, restored func()) error {
 	p := &partition{g: g, topic: topic, id: id, gen: gen, dec: cloudtrail.NewDecoder(),
 		partLbl: strconv.Itoa(id),
 		log:     g.log.With("topic", topic, "partition", id)}
 	defer g.m.lag.DeleteLabelValues(topic, p.partLbl)
+	defer g.m.offsetLag.DeleteLabelValues(topic, p.partLbl)
 	defer g.m.nextOffset.DeleteLabelValues(topic, p.partLbl)
 	if err := p.restore(ctx, committed); err != nil {
 		return err
 	}
+	if tr, ok := p.out.(InsightTracker); ok {
+		tr.Holding(p.e.OpenInsights())
+		// Let go once the partition is, after its final checkpoint.
+		defer func() { tr.Released(p.e.OpenInsights()) }()
+	}
 	if p.next >= 0 {
 		g.m.nextOffset.WithLabelValues(topic, p.partLbl).Set(float64(p.next))
 	}
+	p.offsetLag = g.m.offsetLag.WithLabelValues(topic, p.partLbl)
+	restored()
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: g.cfg.Brokers, Topic: topic, Partition: id, Dialer: g.deps.Dialer,
 		MinBytes: 1, MaxBytes: 16 << 20, MaxWait: g.cfg.MaxWait,
@@ -255,6 +266,7 @@ func (p *partition) consume(ctx context.Context, r *kafka.Reader) error {
 		case err != nil:
 			return fmt.Errorf("fetch %s/%d: %w", p.topic, p.id, err)
 		}
+		p.offsetLag.Set(float64(r.Lag()))
 		if err := p.handle(ctx, &msg); err != nil {
 			return err
 		}

@@ -172,6 +172,37 @@ func (e *Engine) Stats() Stats {
 	return s
 }
 
+// OpenInsights returns the Insights open now, each as its Start with the
+// statistics of the minutes folded in so far, in the order Flush sends
+// transitions. A new owner of a partition announces from it what its
+// restored state holds open (the Insights' gauges), and the old owner what
+// it lets go.
+func (e *Engine) OpenInsights() []Insight {
+	var out []Insight
+	add := func(s *series) {
+		if s.al == nil {
+			return
+		}
+		a := s.al
+		if a.last >= a.start { // closed minutes folded in
+			out = append(out, e.insight(s, StateStart, a.start, int(a.last-a.start+1), a.sum))
+			return
+		}
+		// Started early, on still-open minutes: what they hold so far, as
+		// the Start record counted them.
+		to := max(s.counts.Head(), a.start)
+		out = append(out, e.insight(s, StateStart, a.start, int(to-a.start+1), s.counts.Sum(a.start, to)))
+	}
+	for _, c := range e.callList {
+		add(&c.series)
+	}
+	for _, c := range e.errList {
+		add(&c.series)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return lessInsight(&out[i], &out[j]) })
+	return out
+}
+
 // Watermark returns the newest minute the Engine has evaluated.
 func (e *Engine) Watermark() time.Time { return minuteTime(e.closed) }
 

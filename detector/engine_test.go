@@ -1,11 +1,14 @@
 package detector
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/trailsight/trailsight/cloudtrail"
 )
@@ -253,5 +256,57 @@ func TestAttributionsNeverExceedTheirStatistics(t *testing.T) {
 		if tc.baseAvg == 1 && len(out[0].Baseline) == 0 {
 			t.Errorf("%s: no baseline principal, want the week's caller", tc.name)
 		}
+	}
+}
+
+// TestEngineOpenInsights lists the Insight open during a spike, with the
+// Start's key and start and the statistics so far, and nothing after it
+// ends; a restored Engine lists the same.
+func TestEngineOpenInsights(t *testing.T) {
+	e, sink := newTestEngine(t)
+	s := &stream{e: e, t0: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), rng: rand.New(rand.NewPCG(1, 1)), label: "a"}
+	ctx := context.Background()
+	spikeAt := 8*1440 + 600
+	var during []Insight
+	for i := 0; i < 9*1440; i++ {
+		n := poissonN(s.rng, 3)
+		if i >= spikeAt && i < spikeAt+20 {
+			n = 60
+		}
+		if err := e.Advance(ctx, s.t0.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if i == spikeAt+10 {
+			during = e.OpenInsights()
+			var buf bytes.Buffer
+			if err := e.Snapshot(&buf); err != nil {
+				t.Fatal(err)
+			}
+			r, err := Restore(e.cfg, nil, nil, &buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(during, r.OpenInsights()); diff != "" {
+				t.Errorf("a restored Engine lists other open Insights (-before +after):\n%s", diff)
+			}
+		}
+		s.minute(i, n, "RunInstances", "", "arn:aws:iam::111122223333:role/app", true)
+	}
+	if len(during) != 1 {
+		t.Fatalf("open during the spike: %d Insights, want 1", len(during))
+	}
+	start := sink.got[0]
+	in := during[0]
+	if in.Key != start.Key || !in.Start.Equal(start.Start) || in.State != StateStart {
+		t.Errorf("open Insight %s %s at %s, want the Start %s at %s", in.Key, in.State, in.Start, start.Key, start.Start)
+	}
+	if in.Duration < 5 || in.InsightAverage < 50 || in.BaselineAverage > 3.5 {
+		t.Errorf("open Insight statistics: %d minutes at %.1f a minute over a baseline of %.2f; want the spike so far", in.Duration, in.InsightAverage, in.BaselineAverage)
+	}
+	if err := e.Advance(ctx, s.t0.Add(9*1440*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if open := e.OpenInsights(); len(open) != 0 {
+		t.Errorf("open after the spike ended: %d Insights", len(open))
 	}
 }

@@ -35,3 +35,23 @@ func (f Fanout) Flush(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Holding passes the Insights a new owner holds open to the sinks that
+// track them (see InsightGauges).
+func (f Fanout) Holding(ins []detector.Insight) {
+	for _, s := range f {
+		if h, ok := s.(interface{ Holding([]detector.Insight) }); ok {
+			h.Holding(ins)
+		}
+	}
+}
+
+// Released passes the Insights an owner lets go to the sinks that track
+// them.
+func (f Fanout) Released(ins []detector.Insight) {
+	for _, s := range f {
+		if r, ok := s.(interface{ Released([]detector.Insight) }); ok {
+			r.Released(ins)
+		}
+	}
+}

@@ -103,6 +103,14 @@ func (c *TrailConfig) Validate() error {
 	if err := cloudtrail.ValidateInsightSelectors(c.InsightSelectors); err != nil {
 		return fmt.Errorf("trail %q: %w", name, err)
 	}
+	for i, sel := range c.InsightSelectors {
+		for _, cat := range sel.Categories() {
+			if cat != "Management" {
+				// Said plainly rather than accepted and never honoured.
+				return fmt.Errorf("trail %q: InsightSelectors[%d] EventCategories %q: trailsight analyses management events only, so far", name, i, cat)
+			}
+		}
+	}
 	return nil
 }
 

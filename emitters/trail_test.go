@@ -423,6 +423,8 @@ func TestTrailConfigValidate(t *testing.T) {
 			Selectors: cloudtrail.Selectors{EventSelectors: []cloudtrail.EventSelector{{ReadWriteType: "Sometimes"}}}}, "ReadWriteType"},
 		{"insights", emitters.TrailConfig{Name: "abc", HomeRegion: "us-east-1", Bucket: "b",
 			InsightSelectors: []cloudtrail.InsightSelector{{InsightType: "ApiSomethingInsight"}}}, "ApiSomethingInsight"},
+		{"data insights", emitters.TrailConfig{Name: "abc", HomeRegion: "us-east-1", Bucket: "b",
+			InsightSelectors: []cloudtrail.InsightSelector{{InsightType: "ApiCallRateInsight", EventCategories: []string{"Data"}}}}, "management events only"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -370,6 +370,20 @@ type trailTap struct {
 
 var _ consumers.Tap = (*trailTap)(nil)
 
+// Holding and Released pass the main detector's open Insights on to the
+// main outputs that track them (the Insights' gauges).
+func (t *trailTap) Holding(ins []detector.Insight) {
+	if h, ok := t.base.(consumers.InsightTracker); ok {
+		h.Holding(ins)
+	}
+}
+
+func (t *trailTap) Released(ins []detector.Insight) {
+	if h, ok := t.base.(consumers.InsightTracker); ok {
+		h.Released(ins)
+	}
+}
+
 func (t *trailTap) Emit(ctx context.Context, batch []detector.Insight) error {
 	return t.base.Emit(ctx, batch)
 }

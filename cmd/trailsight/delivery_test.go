@@ -8,14 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -384,35 +384,31 @@ trails:
 	if err := os.WriteFile(cfgFile, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	httpAddr := ln.Addr().String()
-	ln.Close()
 	// A broker of the test's own, so the notifications written as serve
-	// stops can be read after it.
+	// stops can be read after it; serve is the binary (not built with the
+	// race detector: this is the end-to-end test, not the race test).
 	cluster := kafkatest.Fake(t)
-	cfg, _, err := loadServeConfig([]string{"-config.file", cfgFile, "-kafka.brokers=" + strings.Join(cluster.Brokers(), ","), "-http.listen=" + httpAddr,
-		"-output.insights-topic=", "-detector.warm-up=24h", "-kafka.idle-advance=0", "-kafka.checkpoint-interval=100ms"}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
+	brokers := cluster.Brokers()
+	p := startServe(t, []string{"-config.file", cfgFile, "-kafka.brokers=" + strings.Join(brokers, ","),
+		"-output.insights-topic=", "-detector.warm-up=24h", "-kafka.idle-advance=0", "-kafka.checkpoint-interval=100ms"})
+	readyz := strings.Replace(p.metrics, "/metrics", "/readyz", 1)
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	brokersCh := make(chan []string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, cfg, io.Discard, slog.New(slog.DiscardHandler), func(b []string) { brokersCh <- b })
-	}()
-	var brokers []string
-	select {
-	case brokers = <-brokersCh:
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve not ready within 30 s")
+	deadline := time.Now().Add(60 * time.Second)
+	for code, _ := get(readyz); code != http.StatusOK; code, _ = get(readyz) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve not ready within 60 s:\n%s", p.log())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
+	ctx := context.Background()
 	var out bytes.Buffer
 	if err := run(ctx, []string{"produce", "-brokers", brokers[0], serveData.trail}, &out, &out); err != nil {
 		t.Fatalf("produce: %v\n%s", err, out.String())
@@ -432,12 +428,12 @@ trails:
 		}
 	}
 	w.Close()
-	end := endOffsets(t, brokers, "cloudtrail-events", cfg.Output.Partitions)
-	deadline := time.Now().Add(180 * time.Second)
+	end := endOffsets(t, brokers, "cloudtrail-events", 3)
+	deadline = time.Now().Add(180 * time.Second)
 	for {
-		o, caughtUp := scrapeOffsets("http://"+httpAddr+"/metrics"), true
-		for p, n := range end {
-			if o[p] < n {
+		o, caughtUp := p.offsets(), true
+		for part, n := range end {
+			if o[part] < n {
 				caughtUp = false
 			}
 		}
@@ -445,13 +441,26 @@ trails:
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not consumed within 180 s: %v of %v", o, end)
+			t.Fatalf("not consumed within 180 s: %v of %v\n%s", o, end, p.log())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("serve: %v", err)
+	// Caught up: ready, and the trail's work is in the metrics.
+	if code, body := get(readyz); code != http.StatusOK || strings.TrimSpace(body) != "ready" {
+		t.Errorf("/readyz = %d %q, want 200 ready", code, body)
+	}
+	_, metrics := get(p.metrics)
+	for _, want := range []string{`trailsight_trail_records_total{result="accepted",trail="live_trail"}`,
+		`trailsight_trail_log_files_total{trail="live_trail"}`, `trailsight_emitter_s3_objects_sent_total{trail="live_trail"}`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("serve after SIGTERM: %v\n%s", err, p.log())
 	}
 	notes := readTopic(t, brokers, "trail-notifications")
 

@@ -99,8 +99,9 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, logger *slog
 	if err != nil {
 		return err
 	}
+	gauges := emitters.NewInsightGauges(reg)
 	newOutput := func(string, int) (consumers.Output, error) {
-		var f emitters.Fanout
+		f := emitters.Fanout{gauges}
 		if topic != nil {
 			f = append(f, topic)
 		}
@@ -136,7 +137,7 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, logger *slog
 		}
 	})
 	if cfg.HTTP.Listen != "" {
-		srv, err := listenHTTP(cfg.HTTP.Listen, reg)
+		srv, err := listenHTTP(cfg.HTTP.Listen, reg, g.Ready)
 		if err != nil {
 			return err
 		}
@@ -217,7 +218,9 @@ func maxCount(parts map[string]int) int {
 	return n
 }
 
-func listenHTTP(addr string, reg *prometheus.Registry) (*http.Server, error) {
+// listenHTTP serves /metrics, /healthz (the process answers) and /readyz
+// (ready: in the group, every assigned partition restored).
+func listenHTTP(addr string, reg *prometheus.Registry, ready func() (bool, string)) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("http.listen=%q: %w", addr, err)
@@ -225,6 +228,13 @@ func listenHTTP(addr string, reg *prometheus.Registry) (*http.Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		ok, why := ready()
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_, _ = io.WriteString(w, why+"\n")
+	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
