@@ -42,4 +42,8 @@
 //	trailsight_consumer_restore_size_bytes
 //	trailsight_consumer_restore_failures_total
 //	trailsight_consumer_commit_errors_total
+//	trailsight_detector_events_total{result}           the partitions' detectors, summed; added at each
+//	trailsight_detector_insights_total{type,state}     minute of a partition's clock, at checkpoints and
+//	trailsight_detector_active_series{type}            when a partition is let go (gauges then drop its part)
+//	trailsight_detector_open_insights
 package consumers

@@ -3,11 +3,15 @@ package consumers
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/trailsight/trailsight/detector"
 )
 
 // metrics are the Kafka consumer's; labels never name an account, Region or
 // API (cardinality).
 type metrics struct {
+	det detectorMetrics
+
 	messages       *prometheus.CounterVec // by result
 	records        prometheus.Counter
 	invalidRecords *prometheus.CounterVec // by reason
@@ -38,6 +42,7 @@ const (
 func newMetrics(reg prometheus.Registerer) *metrics {
 	f := promauto.With(reg)
 	m := &metrics{
+		det: newDetectorMetrics(f),
 		messages: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "trailsight_consumer_messages_total",
 			Help: "Kafka messages consumed, by result (ok, partial, invalid, empty, digest).",
@@ -106,4 +111,59 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"topic", "partition"}),
 	}
 	return m
+}
+
+// detectorMetrics are the partitions' detectors' counters, summed over the
+// partitions this process owns. Workers add their Engine's changes at each
+// minute of their clock, at each checkpoint and when they let their
+// partition go, so reading them never touches an Engine from another
+// goroutine.
+type detectorMetrics struct {
+	events   *prometheus.CounterVec // by result
+	insights *prometheus.CounterVec // by type, state
+	series   *prometheus.GaugeVec   // by type
+	open     prometheus.Gauge
+}
+
+func newDetectorMetrics(f promauto.Factory) detectorMetrics {
+	return detectorMetrics{
+		events: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "trailsight_detector_events_total",
+			Help: "Records the detectors took, by result: counted (write calls), counted_error, not_write, not_analysed, insight_record, duplicate, late, too_old, from_future.",
+		}, []string{"result"}),
+		insights: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "trailsight_detector_insights_total",
+			Help: "Insights started and ended, by type and state.",
+		}, []string{"type", "state"}),
+		series: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "trailsight_detector_active_series",
+			Help: "Series the detectors of the owned partitions keep, by type (call_rate, error_rate).",
+		}, []string{"type"}),
+		open: f.NewGauge(prometheus.GaugeOpts{
+			Name: "trailsight_detector_open_insights",
+			Help: "Insights open in the detectors of the owned partitions.",
+		}),
+	}
+}
+
+// add adds the change from old to cur: counters only grow; gauges move by
+// the difference (a worker that lets its partition go adds the change from
+// its stats to zero).
+func (m *detectorMetrics) add(old, cur *detector.Stats) {
+	for r := range cur.Events {
+		if d := cur.Events[r] - old.Events[r]; d > 0 {
+			m.events.WithLabelValues(detector.Result(r).String()).Add(float64(d))
+		}
+	}
+	for _, typ := range []detector.InsightType{detector.APICallRate, detector.APIErrorRate} {
+		if d := cur.Started[typ] - old.Started[typ]; d > 0 {
+			m.insights.WithLabelValues(typ.String(), detector.StateStart.String()).Add(float64(d))
+		}
+		if d := cur.Ended[typ] - old.Ended[typ]; d > 0 {
+			m.insights.WithLabelValues(typ.String(), detector.StateEnd.String()).Add(float64(d))
+		}
+	}
+	m.series.WithLabelValues("call_rate").Add(float64(cur.Series - old.Series))
+	m.series.WithLabelValues("error_rate").Add(float64(cur.ErrorSeries - old.ErrorSeries))
+	m.open.Add(float64(cur.Open - old.Open))
 }

@@ -39,7 +39,10 @@ type partition struct {
 	tap Tap // out, when it is a Tap
 
 	offsetLag prometheus.Gauge // this partition's child of offset_lag
-	dec       *cloudtrail.Decoder
+	// stats is what the Engine's counters were when last added to the
+	// process's detector metrics.
+	stats detector.Stats
+	dec   *cloudtrail.Decoder
 	// events holds one message's records between decoding and observing:
 	// the clock moves to the message's time first, as replay moves it to
 	// a file's delivery time before its records.
@@ -66,6 +69,14 @@ func (g *Group) runPartition(ctx context.Context, gen *kafka.Generation, topic s
 	if err := p.restore(ctx, committed); err != nil {
 		return err
 	}
+	// The restored Engine's series and open Insights join the process's
+	// gauges; its counters count from here.
+	p.stats = p.e.Stats()
+	g.m.det.add(&detector.Stats{Events: p.stats.Events, Started: p.stats.Started, Ended: p.stats.Ended}, &p.stats)
+	defer func() {
+		p.syncStats()
+		g.m.det.add(&p.stats, &detector.Stats{Events: p.stats.Events, Started: p.stats.Started, Ended: p.stats.Ended})
+	}()
 	if tr, ok := p.out.(InsightTracker); ok {
 		tr.Holding(p.e.OpenInsights())
 		// Let go once the partition is, after its final checkpoint.
@@ -284,6 +295,7 @@ func (p *partition) tick(ctx context.Context, t time.Time) error {
 		return nil
 	}
 	if p.clock != 0 {
+		p.syncStats()
 		if err := p.out.Flush(ctx); err != nil {
 			return err
 		}
@@ -434,6 +446,14 @@ func (p *partition) idle(ctx context.Context) error {
 		}
 	}
 	return p.e.Advance(ctx, t)
+}
+
+// syncStats adds the Engine's changes since the last call to the process's
+// detector metrics.
+func (p *partition) syncStats() {
+	cur := p.e.Stats()
+	p.g.m.det.add(&p.stats, &cur)
+	p.stats = cur
 }
 
 // Dead-letter headers.

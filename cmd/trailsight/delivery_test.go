@@ -451,7 +451,9 @@ trails:
 	}
 	_, metrics := get(p.metrics)
 	for _, want := range []string{`trailsight_trail_records_total{result="accepted",trail="live_trail"}`,
-		`trailsight_trail_log_files_total{trail="live_trail"}`, `trailsight_emitter_s3_objects_sent_total{trail="live_trail"}`} {
+		`trailsight_trail_log_files_total{trail="live_trail"}`, `trailsight_emitter_s3_objects_sent_total{trail="live_trail"}`,
+		`trailsight_detector_events_total{result="counted"}`, `trailsight_detector_active_series{type="call_rate"}`,
+		`trailsight_detector_insights_total{state="Start",type="ApiCallRateInsight"}`, `trailsight_consumer_offset_lag{partition="0"`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
