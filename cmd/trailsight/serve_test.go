@@ -254,13 +254,23 @@ func TestServeKill9(t *testing.T) {
 				time.Sleep(20 * time.Millisecond)
 			}
 		}
-		// Kill at a quarter, half and three quarters of the stream (as
-		// far as the last run got), restarting each time.
+		// Stop at a quarter, half and three quarters of the stream (as
+		// far as the last run got), restarting each time: kill -9, a
+		// graceful SIGTERM mid-stream, kill -9.
 		kills := 0
-		for _, frac := range []float64{0.25, 0.5, 0.75} {
+		for i, frac := range []float64{0.25, 0.5, 0.75} {
 			p := startServe(t, args)
 			at := int64(frac * float64(total))
 			waitFor(p, "progress", func() bool { return progress(p) >= at })
+			if i == 1 {
+				if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+				if err := p.cmd.Wait(); err != nil {
+					t.Fatalf("serve after SIGTERM mid-stream: %v\nlog:\n%s", err, p.log())
+				}
+				continue
+			}
 			if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
@@ -283,7 +293,7 @@ func TestServeKill9(t *testing.T) {
 		if err := p.cmd.Wait(); err != nil {
 			t.Fatalf("serve after SIGTERM: %v\nlog:\n%s", err, p.log())
 		}
-		t.Logf("%d kill -9s", kills)
+		t.Logf("%d kill -9s and a SIGTERM, mid-stream", kills)
 		insightstest.CheckOnce(t, c.Name(), serveData.want, insightstest.FileRecords(t, out))
 		insightstest.CheckOnce(t, c.Name()+", the trail's Insights files", serveData.want, insightstest.FileRecords(t, trailDir))
 		checkTrailOnce(t, trailDir, keyDir)
