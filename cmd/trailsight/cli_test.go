@@ -25,6 +25,7 @@ import (
 	"github.com/trailsight/trailsight/cloudtrail"
 	"github.com/trailsight/trailsight/datasets"
 	"github.com/trailsight/trailsight/eval"
+	"github.com/trailsight/trailsight/internal/insightstest"
 	"github.com/trailsight/trailsight/internal/kafkatest"
 	"github.com/trailsight/trailsight/internal/s3test"
 )
@@ -42,7 +43,7 @@ const (
 var raceEnabled bool
 
 // commandNames are the subcommands the README documents.
-var commandNames = []string{"replay", "gen", "eval", "series", "serve", "produce", "rekey", "validate", "demo"}
+var commandNames = []string{"replay", "gen", "eval", "series", "plot", "serve", "produce", "rekey", "validate", "demo"}
 
 // cliResult is what one run of the CLI produced.
 type cliResult struct {
@@ -839,4 +840,45 @@ func TestDemo(t *testing.T) {
 
 	// The working directory holds a dataset now; a second demo refuses it.
 	cliCase{args: []string{"demo", "--dir", dir}, wantErr: "already holds a dataset", quiet: true}.run(t)
+}
+
+// TestPlot draws the series of an Insight the tiny dataset's replay found:
+// the SVG shades the Insight's window and states its statistics.
+func TestPlot(t *testing.T) {
+	data, _ := tinyDataset(t)
+	out := t.TempDir()
+	mustRun(t, "replay", "--quiet", "--detector.warm-up", "48h", "--time-zones", tinyZones, "--out", out, data)
+	recs := insightstest.FileRecords(t, out)
+	var start *cloudtrail.InsightRecord
+	for _, r := range recs {
+		rec, err := cloudtrail.DecodeInsightRecord([]byte(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.State == "Start" && rec.InsightType == "ApiCallRateInsight" {
+			start = &rec
+			break
+		}
+	}
+	if start == nil {
+		t.Fatal("the tiny replay found no call-rate Insight to plot")
+	}
+	at := start.EventTime
+	svgPath := filepath.Join(t.TempDir(), "insight.svg")
+	r := mustRun(t, "plot", "-account", start.RecipientAccountID, "-region", start.AWSRegion,
+		"-source", start.EventSource, "-name", start.EventName,
+		"-from", at.Add(-3*time.Hour).Format(time.RFC3339), "-to", at.Add(3*time.Hour).Format(time.RFC3339),
+		"--detector.warm-up", "48h", "-out", svgPath, data) // time zones from the dataset's manifest
+	if !strings.Contains(r.stdout, "1 Insights") {
+		t.Errorf("plot says %q, want one Insight", r.stdout)
+	}
+	svg, err := os.ReadFile(svgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<rect class="insight"`, `class="count"`, `class="band"`, "Start spike at " + at.UTC().Format("2006-01-02 15:04Z")} {
+		if !strings.Contains(string(svg), want) {
+			t.Errorf("the SVG lacks %q", want)
+		}
+	}
 }
