@@ -43,7 +43,7 @@ const (
 var raceEnabled bool
 
 // commandNames are the subcommands the README documents.
-var commandNames = []string{"replay", "gen", "eval", "series", "plot", "serve", "produce", "rekey", "validate", "demo"}
+var commandNames = []string{"replay", "gen", "eval", "series", "explain", "plot", "serve", "produce", "rekey", "validate", "demo"}
 
 // cliResult is what one run of the CLI produced.
 type cliResult struct {
@@ -881,4 +881,36 @@ func TestPlot(t *testing.T) {
 			t.Errorf("the SVG lacks %q", want)
 		}
 	}
+}
+
+// TestExplain explains an Insight of the tiny replay: the rule it passed,
+// one INSIGHT row per minute of it, its top contributors.
+func TestExplain(t *testing.T) {
+	data, _ := tinyDataset(t)
+	out := t.TempDir()
+	mustRun(t, "replay", "--quiet", "--detector.warm-up", "48h", "--time-zones", tinyZones, "--out", out, data)
+	var end *cloudtrail.InsightRecord
+	for _, r := range insightstest.FileRecords(t, out) {
+		rec, err := cloudtrail.DecodeInsightRecord([]byte(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.State == "End" {
+			end = &rec
+			break
+		}
+	}
+	if end == nil {
+		t.Fatal("the tiny replay ended no Insight to explain")
+	}
+	r := mustRun(t, "explain", "-data", data, "-insights", out, "--detector.warm-up", "48h", end.SharedEventID)
+	for _, want := range []string{"Why it started:", "-detector.start-p", "Top userIdentityArn", end.EventName} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("explain output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if n := strings.Count(r.stdout, "INSIGHT"); n != end.InsightDuration {
+		t.Errorf("%d INSIGHT rows, want one per minute of the Insight (%d):\n%s", n, end.InsightDuration, r.stdout)
+	}
+	cliCase{args: []string{"explain", "-data", data, "-insights", out, "no-such-id"}, wantErr: "no Insight no-such-id", quiet: true}.run(t)
 }

@@ -26,6 +26,7 @@ func commands() []command {
 		{"gen", "[flags]", "Generate a deterministic labelled synthetic trail.", runGen},
 		{"eval", "[flags] | eval nab [flags]", "Replay a labelled dataset and score the Insights; or run and score a NAB-format corpus.", runEval},
 		{"series", "[flags] DATASET", "Replay a trail and print one series minute by minute beside what the detector expected.", runSeries},
+		{"explain", "-data PATH -insights FILE|DIR EVENT-ID", "Replay the trail an Insight came from and print why it fired, minute by minute.", runExplain},
 		{"plot", "-account A -source S -name N -from T -to T [flags] PATH...", "Replay a trail and draw one series as SVG: counts, expected, normal band, Insights shaded.", runPlot},
 		{"serve", "[-config.file FILE] [flags]", "Consume CloudTrail records from Kafka (an embedded broker by default) and emit Insights.", runServe},
 		{"produce", "[flags] PATH...", "Publish trail log files to a Kafka topic, keyed by account, paced by delivery time.", runProduce},
