@@ -105,8 +105,7 @@ type Engine struct {
 	out   []Insight
 	stats Stats
 
-	traceKey Key
-	traceFn  func(Point)
+	traces map[Key]func(Point) // Trace hooks by series
 
 	// dirty lists the series that got events in open minutes since the
 	// last Advance, for the early window test.

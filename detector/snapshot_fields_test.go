@@ -21,10 +21,10 @@ func TestSnapshotCoversEveryField(t *testing.T) {
 	}{
 		// cfg: config section; sink, log: Restore's arguments; tz,
 		// lateness, warmUp: from the Config; out: empty when quiescent;
-		// dirty: the dirty section; dirtySet: rebuilt from it; traceKey, traceFn: a hook, not state; regions,
+		// dirty: the dirty section; dirtySet: rebuilt from it; traces: hooks, not state; regions,
 		// calls, apis, errs: rebuilt from the lists and sections.
 		{Engine{}, "cfg sink log regions calls apis errs callList errList regList dedup vals maxMinute minMinute clock closed " +
-			"lateness warmUp out stats traceKey traceFn dirty dirtySet novel accounts tz"},
+			"lateness warmUp out stats traces dirty dirtySet novel accounts tz"},
 		{Stats{}, "Events Series ErrorSeries Regions Open Started Ended ClosedMinutes GapMinutes"},
 		// slotAt, slotMemo: a cache of slot(m); loc: from the Config,
 		// checked against the recorded zone.

@@ -18,8 +18,8 @@ import (
 // the bytes are deterministic.
 //
 // Not written, because they are caches or hooks, not state: region.slotAt
-// and slotMemo (recomputed from the time zone on use), Engine.traceKey and
-// traceFn (a debugging hook the caller sets again), Engine.dirtySet (the
+// and slotMemo (recomputed from the time zone on use), Engine.traces
+// (debugging hooks the caller sets again), Engine.dirtySet (the
 // set of dirty, rebuilt from it), out (empty when quiescent), Engine.tz, lateness, warmUp and
 // dedup.window (derived from the Config).
 

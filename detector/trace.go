@@ -32,13 +32,25 @@ type Point struct {
 }
 
 // Trace calls fn for every closed minute of the series with key k, from
-// now on. One trace at a time; nil fn stops it.
+// now on; several series may be traced at once. A nil fn stops the trace
+// of k.
 func (e *Engine) Trace(k Key, fn func(Point)) {
-	e.traceKey, e.traceFn = k, fn
+	if fn == nil {
+		delete(e.traces, k)
+		return
+	}
+	if e.traces == nil {
+		e.traces = map[Key]func(Point){}
+	}
+	e.traces[k] = fn
 }
 
 func (e *Engine) trace(s *series, m int64, c float64) {
-	if e.traceFn == nil || e.key(s.id) != e.traceKey {
+	if len(e.traces) == 0 {
+		return
+	}
+	fn := e.traces[e.key(s.id)]
+	if fn == nil {
 		return
 	}
 	p := Point{Minute: minuteTime(m), Count: c, Gap: s.reg.isGap(m), Open: s.al != nil}
@@ -76,5 +88,5 @@ func (e *Engine) trace(s *series, m int64, c float64) {
 			p.BlockDropP[i] = models.LowerTail(s.counts.BlockSum(b1-nb+1, b1), mu, v)
 		}
 	}
-	e.traceFn(p)
+	fn(p)
 }

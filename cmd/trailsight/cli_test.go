@@ -914,3 +914,34 @@ func TestExplain(t *testing.T) {
 	}
 	cliCase{args: []string{"explain", "-data", data, "-insights", out, "no-such-id"}, wantErr: "no Insight no-such-id", quiet: true}.run(t)
 }
+
+// TestReplayReport writes the HTML report of the tiny replay: a row and a
+// chart for every Insight started, each chart with its window shaded.
+func TestReplayReport(t *testing.T) {
+	data, _ := tinyDataset(t)
+	dir := t.TempDir()
+	r := mustRun(t, "replay", "--quiet", "--detector.warm-up", "48h", "--time-zones", tinyZones, "--out", filepath.Join(dir, "out"),
+		"--report", filepath.Join(dir, "report"), data)
+	s := parseSummary(t, r.stdout)
+	started := s.callStarted + s.errorStarted
+	if !strings.Contains(r.stdout, "Report: "+filepath.Join(dir, "report", "index.html")) {
+		t.Errorf("replay does not say where the report is:\n%s", r.stdout)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "report", "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(page)
+	sections := strings.Split(html, "<section")[1:]
+	if started == 0 || len(sections) != started {
+		t.Fatalf("%d chart sections for %d Insights started", len(sections), started)
+	}
+	if rows := strings.Count(html, `<tr><td><a href="#i`); rows != started {
+		t.Errorf("%d table rows for %d Insights", rows, started)
+	}
+	for i, sec := range sections {
+		if !strings.Contains(sec, "<svg") || !strings.Contains(sec, `<rect class="insight"`) || !strings.Contains(sec, `class="count"`) {
+			t.Errorf("section %d lacks its chart, shaded window or counts", i+1)
+		}
+	}
+}

@@ -106,6 +106,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	file := fs.String("config.file", "", "YAML file with trails (and s3, sns, signing settings) to deliver the replayed records through: log files, digests, Insights files.")
 	tz := fs.String("time-zones", "", "Account time zones, as ACCOUNT=ZONE[,ACCOUNT=ZONE...] (e.g. 111122223333=Europe/Berlin).")
 	quiet := fs.Bool("quiet", false, "No progress line.")
+	report := fs.String("report", "", "Directory for an HTML report: a table of the Insights and a chart of each (a second pass over the input).")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: trailsight replay --out DIR [flags] PATH...\n\nPATH is a directory tree of trail log files, a file, or - for JSON Lines on stdin.\n\nFlags:")
 		fs.PrintDefaults()
@@ -155,6 +156,13 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	printSummary(stdout, res)
 	if *out != "" {
 		fmt.Fprintf(stdout, "Insights files: %d under %s\n", len(res.Written), *out)
+	}
+	if *report != "" {
+		path, err := writeReport(ctx, cfg, fs.Args(), res.Insights, *report, "trailsight replay: "+strings.Join(fs.Args(), " "))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Report: %s\n", path)
 	}
 	for _, t := range res.Trails {
 		fmt.Fprintf(stdout, "Trail %s: %d records delivered in %d log files, %d digests; %d not selected, %d duplicates\n",
