@@ -15,10 +15,11 @@ build: ## Build bin/trailsight.
 
 # deps is quick once done. The Kafka jars go to a cache outside the clone (kafka.sh home prints it).
 # Outside CI a missing tool only warns: the tests that need it skip, loudly; with CI=true they fail.
-deps: ## Install test dependencies: kcat and prometheus's promtool (apt), Kafka jars (Maven Central), MinIO (go install).
+deps: ## Install test dependencies: kcat, prometheus (promtool) and chromium (apt), Kafka jars (Maven Central), MinIO (go install).
 	@missing=; \
 	command -v kcat >/dev/null 2>&1 || command -v kafkacat >/dev/null 2>&1 || missing="$$missing kcat"; \
 	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	[ -z "$$missing" ] || { \
 	  if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null 2>&1; then sudo=sudo; else sudo=none; fi; \
 	  if [ "$$sudo" != none ] && command -v apt-get >/dev/null 2>&1; then \

@@ -194,7 +194,7 @@ func TestUnknownCommand(t *testing.T) {
 }
 
 func TestCommandErrors(t *testing.T) {
-	usageErr := "replay: --out (or trails in -config.file) and at least one PATH are required"
+	usageErr := "replay: --out (or --report, or trails in -config.file) and at least one PATH are required"
 	for _, c := range []cliCase{
 		{name: "gen/no-out", args: []string{"gen", "--preset", "tiny"}, wantErr: "gen: --out is required", quiet: true, stderr: []string{"-preset", "-seed"}},
 		{name: "gen/unknown-preset", args: []string{"gen", "--preset", "huge", "--out", "$TMP/d"}, errIs: datasets.ErrUnknownPreset, wantErr: `"huge"`, quiet: true},

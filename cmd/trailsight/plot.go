@@ -90,7 +90,7 @@ func traceChart(ctx context.Context, cfg detector.Config, k detector.Key, t0, t1
 		if p.Minute.Before(t0) || p.Minute.After(t1) {
 			return
 		}
-		c.Points = append(c.Points, eval.ChartPoint{Minute: p.Minute, Count: p.Count, Expected: p.ExpectedMinute, Band: p.BandMinute})
+		c.Points = append(c.Points, chartPoint(k, p))
 	})
 	files, err := consumers.ListFiles(paths)
 	if err != nil {
@@ -123,4 +123,14 @@ func traceChart(ctx context.Context, cfg detector.Config, k detector.Key, t0, t1
 			in.State, in.Direction, in.Start.UTC().Format("2006-01-02 15:04Z"), in.InsightAverage, in.Duration, in.BaselineAverage, in.PValue, in.Scale))
 	}
 	return c, nil
+}
+
+// chartPoint is what a chart draws of a traced minute: for call rates the
+// minute-of-hour expectation (the drop yardstick, which follows cron-like
+// work), for error rates the expected errors given the API's calls.
+func chartPoint(k detector.Key, p detector.Point) eval.ChartPoint {
+	if k.Type == detector.APIErrorRate {
+		return eval.ChartPoint{Minute: p.Minute, Count: p.Count, Expected: p.Expected, Band: p.Band}
+	}
+	return eval.ChartPoint{Minute: p.Minute, Count: p.Count, Expected: p.ExpectedMinute, Band: p.BandMinute}
 }

@@ -129,9 +129,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := dc.validate(); err != nil {
 		return err
 	}
-	if (*out == "" && len(dc.Trails) == 0) || fs.NArg() == 0 {
+	if (*out == "" && *report == "" && len(dc.Trails) == 0) || fs.NArg() == 0 {
 		fs.Usage()
-		return errors.New("replay: --out (or trails in -config.file) and at least one PATH are required")
+		return errors.New("replay: --out (or --report, or trails in -config.file) and at least one PATH are required")
 	}
 	zones, err := parseZones(*tz)
 	if err != nil {

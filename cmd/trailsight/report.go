@@ -98,7 +98,7 @@ func writeReport(ctx context.Context, cfg detector.Config, paths []string, insig
 <html lang="en"><head><meta charset="utf-8"><title>%[1]s</title>
 <style>
 body{font-family:sans-serif;margin:2em;color:#023047}
-table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}
+table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}td:nth-child(2){white-space:nowrap}
 td.n{text-align:right}section{margin:2.5em 0}svg{max-width:100%%;height:auto}h2{font-size:1.1em}
 </style></head><body>
 <h1>%[1]s</h1>
@@ -125,7 +125,7 @@ contributors follow it.</p>
 		c := &eval.Chart{Title: fmt.Sprintf("%d. %s %s %s · %s · %s", i+1, k.EventSource, k.EventName, k.ErrorCode, k.Account, k.Region)}
 		for _, p := range points[k] {
 			if !p.Minute.Before(t0) && p.Minute.Before(t1) {
-				c.Points = append(c.Points, eval.ChartPoint{Minute: p.Minute, Count: p.Count, Expected: p.ExpectedMinute, Band: p.BandMinute})
+				c.Points = append(c.Points, chartPoint(k, p))
 			}
 		}
 		for _, o := range items {
