@@ -23,6 +23,9 @@
 //	trailsight_emitter_s3_objects_sent_total, _sent_bytes_total, _errors_total,
 //	_put_duration_seconds, _spooled_total, _unspooled_total, _spool_full_total,
 //	_spool_objects, _spool_bytes, _spool_capacity_bytes   (one set per S3; serve labels them by trail)
+//	trailsight_emitter_topic_records_sent_total, _errors_total, _write_duration_seconds   (the Insights topic)
 //	trailsight_trail_records_total{trail,result}          result: accepted, filtered, duplicate
 //	trailsight_trail_log_files_total{trail}, trailsight_trail_digests_total{trail}
+//	trailsight_insight_open, _baseline_average, _average, _start_timestamp_seconds
+//	    {account,region,event_source,event_name,insight_type,error_code}: open Insights only (InsightGauges)
 package emitters

@@ -112,3 +112,28 @@ func (m *TrailMetrics) forTrail(name string) trailCounters {
 		digests:   m.digests.WithLabelValues(name),
 	}
 }
+
+// topicMetrics are the Insights topic's: sent, errors, latency.
+type topicMetrics struct {
+	sent, errors prometheus.Counter
+	latency      prometheus.Histogram
+}
+
+func newTopicMetrics(reg prometheus.Registerer) *topicMetrics {
+	f := promauto.With(reg)
+	return &topicMetrics{
+		sent: f.NewCounter(prometheus.CounterOpts{
+			Name: "trailsight_emitter_topic_records_sent_total",
+			Help: "Insights records the brokers acknowledged on the Insights topic.",
+		}),
+		errors: f.NewCounter(prometheus.CounterOpts{
+			Name: "trailsight_emitter_topic_errors_total",
+			Help: "Failed writes to the Insights topic (each attempt counts; the batch is retried).",
+		}),
+		latency: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "trailsight_emitter_topic_write_duration_seconds",
+			Help:    "Duration of writes to the Insights topic, acknowledgements included.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
+		}),
+	}
+}

@@ -3,7 +3,9 @@ package emitters
 import (
 	"context"
 	"log/slog"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/trailsight/trailsight/cloudtrail"
@@ -39,6 +41,7 @@ type Topic struct {
 	w    MessageWriter
 	log  *slog.Logger
 	opts TopicOptions
+	m    *topicMetrics
 }
 
 // TopicOptions tunes a Topic.
@@ -50,6 +53,8 @@ type TopicOptions struct {
 	// NewID returns the envelope id; default cloudtrail.NewUUIDv4. Tests
 	// set it to get reproducible bytes.
 	NewID func() string
+	// Registerer, when set, gets the Topic's metrics.
+	Registerer prometheus.Registerer
 }
 
 var _ detector.Sink = (*Topic)(nil)
@@ -62,7 +67,7 @@ func NewTopic(w MessageWriter, opts TopicOptions, logger *slog.Logger) *Topic {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Topic{w: w, opts: opts, log: logger.With("component", "emitter", "sink", "topic")}
+	return &Topic{w: w, opts: opts, log: logger.With("component", "emitter", "sink", "topic"), m: newTopicMetrics(opts.Registerer)}
 }
 
 // Messages returns the Kafka messages that carry batch.
@@ -87,8 +92,18 @@ func (t *Topic) Emit(ctx context.Context, batch []detector.Insight) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	return t.opts.Retry.Do(ctx, t.log, func(ctx context.Context) error {
+	err := t.opts.Retry.Do(ctx, t.log, func(ctx context.Context) error {
 		// Fresh messages per attempt: a writer may keep references.
-		return t.w.WriteMessages(ctx, t.Messages(batch)...)
+		start := time.Now()
+		err := t.w.WriteMessages(ctx, t.Messages(batch)...)
+		t.m.latency.Observe(time.Since(start).Seconds())
+		if err != nil {
+			t.m.errors.Inc()
+		}
+		return err
 	})
+	if err == nil {
+		t.m.sent.Add(float64(len(batch)))
+	}
+	return err
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/trailsight/trailsight/cloudtrail"
@@ -88,12 +90,17 @@ func TestTopicGolden(t *testing.T) {
 func TestTopicRetries(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := &flakyWriter{fails: 3}
-		topic := emitters.NewTopic(w, emitters.TopicOptions{}, nil)
+		reg := prometheus.NewPedanticRegistry()
+		topic := emitters.NewTopic(w, emitters.TopicOptions{Registerer: reg}, nil)
 		if err := topic.Emit(context.Background(), goldenBatch()); err != nil {
 			t.Fatalf("Emit: %v", err)
 		}
 		if w.calls != 4 || len(w.got) != len(goldenBatch()) {
 			t.Fatalf("%d calls, %d messages; want 4 calls and the batch once", w.calls, len(w.got))
+		}
+		if sent, errs := testutil.ToFloat64(gauge(t, reg, "trailsight_emitter_topic_records_sent_total")),
+			testutil.ToFloat64(gauge(t, reg, "trailsight_emitter_topic_errors_total")); sent != float64(len(goldenBatch())) || errs != 3 {
+			t.Errorf("metrics: sent %v, errors %v; want %d and 3", sent, errs, len(goldenBatch()))
 		}
 		w = &flakyWriter{fails: 100}
 		topic = emitters.NewTopic(w, emitters.TopicOptions{Retry: retry.Policy{MaxAttempts: 2}}, nil)

@@ -645,7 +645,11 @@ func TestEval(t *testing.T) {
 	tmp := t.TempDir()
 	data, jsonOut := filepath.Join(tmp, "tiny"), filepath.Join(tmp, "report.json")
 	// No dataset in --data yet: eval generates the preset first.
-	r := mustRun(t, "eval", "--data", data, "--preset", "tiny", "--seed", "3", "--json", jsonOut)
+	r := mustRun(t, "eval", "--data", data, "--preset", "tiny", "--seed", "3", "--json", jsonOut, "--report", filepath.Join(tmp, "html"))
+	if page, err := os.ReadFile(filepath.Join(tmp, "html", "index.html")); err != nil || !strings.Contains(string(page), "<svg") ||
+		!strings.Contains(r.stdout, "HTML report: "+filepath.Join(tmp, "html", "index.html")) {
+		t.Errorf("eval --report wrote no report with charts (%v)", err)
+	}
 	if want := fmt.Sprintf("Generating preset %q (seed 3) in %s", "tiny", data); !strings.HasPrefix(r.stdout, want) {
 		t.Errorf("stdout does not start with %q:\n%s", want, r.stdout)
 	}

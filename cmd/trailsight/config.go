@@ -54,6 +54,8 @@ type embeddedConfig struct {
 type httpConfig struct {
 	// Listen is the address of /metrics and /healthz; empty disables it.
 	Listen string `yaml:"listen"`
+	// Pprof serves Go's profiles under /debug/pprof/ on the same address.
+	Pprof bool `yaml:"pprof"`
 }
 
 func (c *serveConfig) registerFlags(f *flag.FlagSet) {
@@ -65,7 +67,8 @@ func (c *serveConfig) registerFlags(f *flag.FlagSet) {
 	f.IntVar(&c.Output.Partitions, "output.partitions", 3, "Partitions of the topics it creates.")
 	f.StringVar(&c.Embedded.Addr, "embedded.addr", "127.0.0.1:9092", "Listen address of the embedded broker (used when -kafka.brokers is empty).")
 	f.StringVar(&c.Embedded.DataDir, "embedded.data-dir", "", "Directory for the embedded broker's data; empty keeps it in memory.")
-	f.StringVar(&c.HTTP.Listen, "http.listen", "127.0.0.1:9464", "Address of /metrics and /healthz; empty disables it.")
+	f.StringVar(&c.HTTP.Listen, "http.listen", "127.0.0.1:9464", "Address of /metrics, /healthz and /readyz; empty disables it.")
+	f.BoolVar(&c.HTTP.Pprof, "http.pprof", false, "Also serve Go's profiles under /debug/pprof/ (CPU, heap, goroutines).")
 	c.Delivery.registerFlags(f)
 }
 

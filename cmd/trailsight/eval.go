@@ -103,6 +103,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	seed := fs.Int64("seed", 1, "Seed to generate with.")
 	out := fs.String("out", "", "Also write the Insights files under this directory.")
 	jsonOut := fs.String("json", "", "Write the report as JSON to this file.")
+	htmlOut := fs.String("report", "", "Directory for an HTML report: a table and a chart of every Insight (a second pass over the dataset).")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -143,6 +144,18 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		fmt.Fprintf(stdout, "\nReport written to %s\n", *jsonOut)
+	}
+	if *htmlOut != "" {
+		rcfg := cfg
+		rcfg.TimeZones = map[string]string{}
+		for _, a := range ev.Manifest.Accounts {
+			rcfg.TimeZones[a.ID] = a.TimeZone
+		}
+		path, err := writeReport(ctx, rcfg, []string{*data}, ev.Replay.Insights, *htmlOut, "trailsight eval: "+*data)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "HTML report: %s\n", path)
 	}
 	return nil
 }

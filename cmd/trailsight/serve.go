@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -81,7 +82,7 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, logger *slog
 	if cfg.Output.InsightsTopic != "" {
 		w := newWriter(brokers, cfg.Output.InsightsTopic, &kafka.Murmur2Balancer{Consistent: true})
 		defer w.Close()
-		topic = emitters.NewTopic(w, emitters.TopicOptions{}, logger)
+		topic = emitters.NewTopic(w, emitters.TopicOptions{Registerer: reg}, logger)
 	}
 	var dlq consumers.MessageWriter
 	if cfg.Kafka.DeadLetterTopic != "" {
@@ -137,7 +138,7 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, logger *slog
 		}
 	})
 	if cfg.HTTP.Listen != "" {
-		srv, err := listenHTTP(cfg.HTTP.Listen, reg, g.Ready)
+		srv, err := listenHTTP(cfg.HTTP, reg, g.Ready)
 		if err != nil {
 			return err
 		}
@@ -220,12 +221,19 @@ func maxCount(parts map[string]int) int {
 
 // listenHTTP serves /metrics, /healthz (the process answers) and /readyz
 // (ready: in the group, every assigned partition restored).
-func listenHTTP(addr string, reg *prometheus.Registry, ready func() (bool, string)) (*http.Server, error) {
-	ln, err := net.Listen("tcp", addr)
+func listenHTTP(hc httpConfig, reg *prometheus.Registry, ready func() (bool, string)) (*http.Server, error) {
+	ln, err := net.Listen("tcp", hc.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("http.listen=%q: %w", addr, err)
+		return nil, fmt.Errorf("http.listen=%q: %w", hc.Listen, err)
 	}
 	mux := http.NewServeMux()
+	if hc.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {

@@ -381,7 +381,7 @@ func TestServeEmbeddedWithKcat(t *testing.T) {
 	}
 	httpAddr := ln.Addr().String()
 	ln.Close()
-	cfg, _, err := loadServeConfig([]string{"-embedded.addr=127.0.0.1:0", "-http.listen=" + httpAddr, "-output.dir=" + out,
+	cfg, _, err := loadServeConfig([]string{"-embedded.addr=127.0.0.1:0", "-http.listen=" + httpAddr, "-http.pprof", "-output.dir=" + out,
 		"-detector.warm-up=24h", "-kafka.idle-advance=0", "-kafka.checkpoint-interval=100ms"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -459,6 +459,16 @@ func TestServeEmbeddedWithKcat(t *testing.T) {
 			t.Fatalf("not consumed within 120 s: %v of %v", o, end)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// -http.pprof serves Go's profiles beside the metrics.
+	if resp, err := http.Get("http://" + httpAddr + "/debug/pprof/goroutine?debug=1"); err != nil {
+		t.Error(err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "goroutine profile") {
+			t.Errorf("/debug/pprof/goroutine: %d %.100q", resp.StatusCode, b)
+		}
 	}
 	// kcat reads the Insights topic and the dead letters while the
 	// embedded broker still runs.
