@@ -227,16 +227,18 @@ func (t *Trail) Accepts(ev *cloudtrail.Event) bool {
 	return t.match.Match(ev, ev.Raw)
 }
 
-// Record takes one record that arrived at the current clock. Records the
-// trail does not accept and repeats of an eventID within about an hour are
-// counted and dropped; Insights records are never written to log files.
-// When an account's and Region's buffer reaches MaxFileBytes its log file
-// is delivered by the next Advance, named after the then current minute.
-func (t *Trail) Record(ev *cloudtrail.Event) {
+// Record takes one record that arrived at the current clock and reports
+// whether the trail's selectors accept it (so a caller analyses what the
+// trail logs without matching twice). Records the trail does not accept
+// and repeats of an eventID within about an hour are counted and dropped;
+// Insights records are never written to log files. When an account's and
+// Region's buffer reaches MaxFileBytes its log file is delivered by the
+// next Advance, named after the then current minute.
+func (t *Trail) Record(ev *cloudtrail.Event) (accepted bool) {
 	if ev.IsInsight() || !t.Accepts(ev) {
 		t.Stats.Filtered++
 		t.m.filtered.Inc()
-		return
+		return false
 	}
 	if ev.EventID != "" {
 		id := xxhash.Sum64String(ev.EventID)
@@ -245,7 +247,7 @@ func (t *Trail) Record(ev *cloudtrail.Event) {
 		if dup0 || dup1 {
 			t.Stats.Duplicates++
 			t.m.duplicate.Inc()
-			return
+			return true
 		}
 		t.seen[0][id] = struct{}{}
 	}
@@ -260,17 +262,20 @@ func (t *Trail) Record(ev *cloudtrail.Event) {
 		b = &logBuffer{oldest: ev.EventTime, newest: ev.EventTime}
 		t.buffers[k] = b
 	}
-	raw := ev.Raw
-	if bytes.IndexByte(raw, '\n') >= 0 {
+	var rec []byte // the trail's own copy: ev.Raw is the decoder's
+	if bytes.IndexByte(ev.Raw, '\n') >= 0 {
 		// A pretty-printed record (a JSON array export) is compacted:
 		// log files hold one line, as CloudTrail's do.
 		var c bytes.Buffer
-		if json.Compact(&c, raw) == nil {
-			raw = c.Bytes()
+		if json.Compact(&c, ev.Raw) == nil {
+			rec = c.Bytes()
 		}
 	}
-	b.records = append(b.records, bytes.Clone(raw))
-	b.bytes += len(raw) + 1
+	if rec == nil {
+		rec = bytes.Clone(ev.Raw)
+	}
+	b.records = append(b.records, rec)
+	b.bytes += len(rec) + 1
 	b.oldest = min(b.oldest, ev.EventTime)
 	b.newest = max(b.newest, ev.EventTime)
 	if t.nextTick.IsZero() {
@@ -284,6 +289,7 @@ func (t *Trail) Record(ev *cloudtrail.Event) {
 	if b.bytes >= t.cfg.MaxFileBytes && !slices.Contains(t.full, k) {
 		t.full = append(t.full, k)
 	}
+	return true
 }
 
 // Advance moves the clock to now (it never goes back) and delivers what is

@@ -139,6 +139,24 @@ func (d *delivery) newOutputs(det detector.Config, logger *slog.Logger) ([]*trai
 	return outs, nil
 }
 
+// advance moves the trail's detector and its delivery to now.
+func (t *trailOut) advance(ctx context.Context, now time.Time) error {
+	if t.engine != nil {
+		if err := t.engine.Advance(ctx, now); err != nil {
+			return err
+		}
+	}
+	return t.trail.Advance(ctx, now)
+}
+
+// observe gives the trail a record, and its detector the record when the
+// trail's selectors accept it.
+func (t *trailOut) observe(ev *cloudtrail.Event) {
+	if t.trail.Record(ev) && t.engine != nil {
+		t.engine.Observe(ev)
+	}
+}
+
 // sink is where the trail's detector sends Insights: its Insights files,
 // for the types its insight selectors name.
 func (t *trailOut) sink() detector.Sink {
@@ -299,12 +317,7 @@ func (p *pipeline) Advance(ctx context.Context, now time.Time) error {
 		return err
 	}
 	for _, t := range p.trails {
-		if t.engine != nil {
-			if err := t.engine.Advance(ctx, now); err != nil {
-				return err
-			}
-		}
-		if err := t.trail.Advance(ctx, now); err != nil {
+		if err := t.advance(ctx, now); err != nil {
 			return err
 		}
 	}
@@ -314,10 +327,7 @@ func (p *pipeline) Advance(ctx context.Context, now time.Time) error {
 func (p *pipeline) Observe(ev *cloudtrail.Event) detector.Result {
 	r := p.main.Observe(ev)
 	for _, t := range p.trails {
-		if t.engine != nil && t.trail.Accepts(ev) {
-			t.engine.Observe(ev)
-		}
-		t.trail.Record(ev)
+		t.observe(ev)
 	}
 	return r
 }
@@ -412,12 +422,7 @@ func (t *trailTap) Flush(ctx context.Context) error {
 
 func (t *trailTap) Advance(ctx context.Context, now time.Time) error {
 	for _, tr := range t.trails {
-		if tr.engine != nil {
-			if err := tr.engine.Advance(ctx, now); err != nil {
-				return err
-			}
-		}
-		if err := tr.trail.Advance(ctx, now); err != nil {
+		if err := tr.advance(ctx, now); err != nil {
 			return err
 		}
 	}
@@ -426,10 +431,7 @@ func (t *trailTap) Advance(ctx context.Context, now time.Time) error {
 
 func (t *trailTap) Observe(ev *cloudtrail.Event) {
 	for _, tr := range t.trails {
-		if tr.engine != nil && tr.trail.Accepts(ev) {
-			tr.engine.Observe(ev)
-		}
-		tr.trail.Record(ev)
+		tr.observe(ev)
 	}
 }
 
