@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trailsight/trailsight/internal/testenv"
 )
 
 // chromiumFlags start Debian's Chromium headless on a machine without a
@@ -22,7 +24,7 @@ var chromiumFlags = []string{"--headless", "--no-sandbox", "--disable-gpu", "--d
 // Chromium: the DOM it builds holds every chart with its shaded window, and
 // its screenshot is a picture, not a blank page.
 func TestReportInChromium(t *testing.T) {
-	chromium := needTool(t, "chromium", "chromium")
+	chromium := testenv.Tool(t, "chromium", "chromium")
 	data, _ := tinyDataset(t)
 	dir := t.TempDir()
 	r := mustRun(t, "replay", "--quiet", "--detector.warm-up", "48h", "--time-zones", tinyZones, "--report", filepath.Join(dir, "report"), data)

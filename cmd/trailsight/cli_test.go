@@ -28,6 +28,7 @@ import (
 	"github.com/trailsight/trailsight/internal/insightstest"
 	"github.com/trailsight/trailsight/internal/kafkatest"
 	"github.com/trailsight/trailsight/internal/s3test"
+	"github.com/trailsight/trailsight/internal/testenv"
 )
 
 // The tests drive the CLI in-process through run, the function main
@@ -138,7 +139,7 @@ func TestMain(m *testing.M) {
 	}()
 	// Runs the tests, then stops the shared MinIO and Kafka servers if
 	// they started.
-	kafkatest.Main(kafkatest.RunFunc(func() int { s3test.Main(m); return 0 }))
+	kafkatest.Main(testenv.RunFunc(func() int { s3test.Main(m); return 0 }))
 }
 
 func tinyDataset(t *testing.T) (string, *datasets.Manifest) {

@@ -18,23 +18,8 @@ import (
 
 	"github.com/trailsight/trailsight/consumers"
 	"github.com/trailsight/trailsight/internal/kafkatest"
+	"github.com/trailsight/trailsight/internal/testenv"
 )
-
-// needTool returns the path of a tool from a Debian package, skipping the
-// test loudly when it is missing (failing it under CI=true).
-func needTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	msg := fmt.Sprintf("%s not found (apt-get install %s; make deps does it)", name, pkg)
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s; CI=true: a missing test dependency is a failure", msg)
-	}
-	t.Skipf("SKIPPED: %s", msg)
-	return ""
-}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -55,7 +40,7 @@ func TestPrometheusAlertFires(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs trailsight serve and Prometheus")
 	}
-	prom := needTool(t, "prometheus", "prometheus")
+	prom := testenv.Tool(t, "prometheus", "prometheus")
 	loadServeData(t)
 	cluster := kafkatest.Fake(t)
 	brokers := cluster.Brokers()

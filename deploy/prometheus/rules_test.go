@@ -11,24 +11,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/trailsight/trailsight/internal/testenv"
 )
 
-func promtool(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("promtool")
-	if err == nil {
-		return p
-	}
-	msg := "promtool not found (apt-get install prometheus; make deps does it)"
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s; CI=true: a missing test dependency is a failure", msg)
-	}
-	t.Skipf("SKIPPED: %s", msg)
-	return ""
-}
-
 func TestRules(t *testing.T) {
-	pt := promtool(t)
+	pt := testenv.Tool(t, "promtool", "prometheus")
 	for _, args := range [][]string{
 		{"check", "rules", "trailsight.rules.yml"},
 		{"test", "rules", "trailsight.rules.test.yml"},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/trailsight/trailsight/internal/testenv"
 )
 
 // Cluster is a Kafka cluster that a test can use.
@@ -56,15 +57,9 @@ func Topic(tb testing.TB) string {
 	return name + "-" + strconv.FormatInt(topicSeq.Add(1), 10)
 }
 
-// unavailable ends a test that needs a tool the machine lacks: a skip that says so, or, under
-// CI=true, a failure, since CI must run every test.
 func unavailable(tb testing.TB, format string, args ...any) {
 	tb.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("kafkatest: %s (CI=true: a missing test dependency is a failure; run `make deps`)", msg)
-	}
-	tb.Skipf("kafkatest: SKIPPED, %s (run `make deps`; with CI=true this is a failure)", msg)
+	testenv.Unavailable(tb, "kafkatest", format, args...)
 }
 
 // permanentTopicErrors are CreateTopics errors that retrying cannot fix.

@@ -1,9 +1,7 @@
 package kafkatest
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -17,6 +15,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/trailsight/trailsight/internal/testenv"
 )
 
 const (
@@ -42,7 +42,7 @@ var mainCalled atomic.Bool
 //
 // The exit code is m.Run's: TestMain returns and the testing package exits with it. m may also
 // be a Runner that wraps another package's Main, for a binary that uses both kafkatest and s3test.
-func Main(m Runner) {
+func Main(m testenv.Runner) {
 	mainCalled.Store(true)
 	defer stopShared()
 	m.Run()
@@ -69,7 +69,7 @@ func Real(tb testing.TB) Cluster {
 		tb.Log("kafkatest: TestMain does not call kafkatest.Main: the broker's watchdog stops it after the test binary exits")
 	}
 
-	root, err := repoRoot()
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		tb.Fatalf("kafkatest: %v", err)
 	}
@@ -115,7 +115,7 @@ type realBroker struct {
 }
 
 func startReal(script string) (*realBroker, error) {
-	ports, err := freePorts(2)
+	ports, err := testenv.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
@@ -238,57 +238,7 @@ func stopShared() {
 	}
 }
 
-// runScript runs kafka.sh and returns its combined output. The script's background processes
-// (the broker and its watchdog) write to files, so they do not hold the output pipe open.
+// runScript runs kafka.sh as the owner of the brokers it starts.
 func runScript(timeout time.Duration, script string, args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", append([]string{script}, args...)...)
-	cmd.Env = append(os.Environ(), "TRAILSIGHT_KAFKA_OWNER_PID="+strconv.Itoa(os.Getpid()))
-	cmd.WaitDelay = 10 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return bytes.TrimSpace(out.Bytes()), err
+	return testenv.RunScript(timeout, script, []string{"TRAILSIGHT_KAFKA_OWNER_PID=" + strconv.Itoa(os.Getpid())}, args...)
 }
-
-// repoRoot finds the module root by walking up from the working directory to go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory: cannot find scripts/kafka/kafka.sh")
-		}
-		dir = parent
-	}
-}
-
-// freePorts returns n distinct ports on 127.0.0.1 that were free a moment ago.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("find a free port: %w", err)
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-// Runner is what Main runs: a *testing.M, or a RunFunc.
-type Runner interface{ Run() int }
-
-// RunFunc adapts a function to Runner.
-type RunFunc func() int
-
-// Run calls f.
-func (f RunFunc) Run() int { return f() }

@@ -1,9 +1,7 @@
 package s3test
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -19,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/trailsight/trailsight/internal/testenv"
 )
 
 const (
@@ -57,7 +57,7 @@ var mainCalled atomic.Bool
 //
 // The exit code is m.Run's: TestMain returns and the testing package exits with it. m may also
 // be a Runner that wraps another package's Main, for a binary that uses both kafkatest and s3test.
-func Main(m Runner) {
+func Main(m testenv.Runner) {
 	mainCalled.Store(true)
 	defer stopShared()
 	m.Run()
@@ -265,7 +265,7 @@ func (s *Server) Restart(tb testing.TB) {
 }
 
 func startServer(script string, shared bool) (*Server, error) {
-	ports, err := freePorts(2)
+	ports, err := testenv.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
@@ -359,7 +359,7 @@ func findScript(tb testing.TB) string {
 	case script.unavail != "":
 		unavailable(tb, "%s", script.unavail)
 	}
-	root, err := repoRoot()
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		script.err = err.Error()
 		tb.Fatalf("s3test: %s", script.err)
@@ -380,72 +380,16 @@ func findScript(tb testing.TB) string {
 	return path
 }
 
-// unavailable ends a test that needs a tool the machine lacks: a skip that says so, or, under
-// CI=true, a failure, since CI must run every test.
 func unavailable(tb testing.TB, format string, args ...any) {
 	tb.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("s3test: %s (CI=true: a missing test dependency is a failure; run `make deps`)", msg)
-	}
-	tb.Skipf("s3test: SKIPPED, %s (run `make deps`; with CI=true this is a failure)", msg)
+	testenv.Unavailable(tb, "s3test", format, args...)
 }
 
-// runScript runs minio.sh and returns its combined output. The script's background processes
-// (the server and its watchdog) write to files, so they do not hold the output pipe open.
+// runScript runs minio.sh as the owner of the servers it starts.
 func runScript(timeout time.Duration, script string, args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", append([]string{script}, args...)...)
-	cmd.Env = append(os.Environ(),
-		"TRAILSIGHT_MINIO_OWNER_PID="+strconv.Itoa(os.Getpid()),
-		"TRAILSIGHT_MINIO_ROOT_USER="+accessKey,
-		"TRAILSIGHT_MINIO_ROOT_PASSWORD="+secretKey,
-	)
-	cmd.WaitDelay = 10 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return bytes.TrimSpace(out.Bytes()), err
+	return testenv.RunScript(timeout, script, []string{
+		"TRAILSIGHT_MINIO_OWNER_PID=" + strconv.Itoa(os.Getpid()),
+		"TRAILSIGHT_MINIO_ROOT_USER=" + accessKey,
+		"TRAILSIGHT_MINIO_ROOT_PASSWORD=" + secretKey,
+	}, args...)
 }
-
-// repoRoot finds the module root by walking up from the working directory to go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory: cannot find scripts/minio/minio.sh")
-		}
-		dir = parent
-	}
-}
-
-// freePorts returns n distinct ports on 127.0.0.1 that were free a moment ago.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("find a free port: %w", err)
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-// Runner is what Main runs: a *testing.M, or a RunFunc.
-type Runner interface{ Run() int }
-
-// RunFunc adapts a function to Runner.
-type RunFunc func() int
-
-// Run calls f.
-func (f RunFunc) Run() int { return f() }
