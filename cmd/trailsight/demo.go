@@ -101,12 +101,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "\nRecall %.2f, precision %.2f, median delay %.0f minutes of delivery time, %d unplanted Insights.\n",
 		r.Recall, r.Precision, r.Delay.MedianMinutes, extra)
 	fmt.Fprintf(stdout, "3. Insights files (%d, AWS's format and layout): %s\n   Input trail: %s\n", len(ev.Replay.Written), out, data)
-	cfg := detector.DefaultConfig()
-	cfg.TimeZones = map[string]string{}
-	for _, a := range m.Accounts {
-		cfg.TimeZones[a.ID] = a.TimeZone
-	}
-	path, err := writeReport(ctx, cfg, []string{data}, ev.Replay.Insights, filepath.Join(*dir, "report"), "trailsight demo")
+	path, err := writeReport(ctx, ev.Config, []string{data}, ev.Replay.Insights, filepath.Join(*dir, "report"), "trailsight demo")
 	if err != nil {
 		return err
 	}

@@ -49,8 +49,11 @@ func generate(preset string, seed int64, out string) (*datasets.Manifest, error)
 // evaluation is one scored replay of a labelled dataset.
 type evaluation struct {
 	Manifest *datasets.Manifest
-	Replay   *replayResult
-	Report   *eval.Report
+	// Config is the detector configuration of the replay, the dataset's
+	// time zones included.
+	Config detector.Config
+	Replay *replayResult
+	Report *eval.Report
 	// Matches pairs labels with Insights, by the rules of Report.
 	Matches eval.Matches
 	Labels  []eval.Label
@@ -67,10 +70,7 @@ func evaluate(ctx context.Context, cfg detector.Config, dir, outDir string) (*ev
 	if err != nil {
 		return nil, err
 	}
-	cfg.TimeZones = map[string]string{}
-	for _, a := range m.Accounts {
-		cfg.TimeZones[a.ID] = a.TimeZone
-	}
+	cfg.TimeZones = m.TimeZones()
 	res, err := replay(ctx, cfg, []string{dir}, outDir, nil, nil)
 	if err != nil {
 		return nil, err
@@ -86,7 +86,7 @@ func evaluate(ctx context.Context, cfg detector.Config, dir, outDir string) (*ev
 	// Series-days are counted after the warm-up, when Insights may start.
 	days := m.End.Sub(m.WarmupEnd).Hours() / 24
 	opt := eval.Options{SeriesDays: float64(res.Engine.Series+res.Engine.ErrorSeries) * days, End: m.End}
-	return &evaluation{Manifest: m, Replay: res, Report: eval.Score(labels.Labels, delivered, tr, opt),
+	return &evaluation{Manifest: m, Config: cfg, Replay: res, Report: eval.Score(labels.Labels, delivered, tr, opt),
 		Matches: eval.Match(labels.Labels, delivered, opt), Labels: labels.Labels}, nil
 }
 
@@ -146,12 +146,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "\nReport written to %s\n", *jsonOut)
 	}
 	if *htmlOut != "" {
-		rcfg := cfg
-		rcfg.TimeZones = map[string]string{}
-		for _, a := range ev.Manifest.Accounts {
-			rcfg.TimeZones[a.ID] = a.TimeZone
-		}
-		path, err := writeReport(ctx, rcfg, []string{*data}, ev.Replay.Insights, *htmlOut, "trailsight eval: "+*data)
+		path, err := writeReport(ctx, ev.Config, []string{*data}, ev.Replay.Insights, *htmlOut, "trailsight eval: "+*data)
 		if err != nil {
 			return err
 		}

@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"text/tabwriter"
 	"time"
 
 	"github.com/trailsight/trailsight/cloudtrail"
-	"github.com/trailsight/trailsight/consumers"
 	"github.com/trailsight/trailsight/datasets"
 	"github.com/trailsight/trailsight/detector"
 	"github.com/trailsight/trailsight/eval"
@@ -77,35 +75,23 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		k.Type = detector.APIErrorRate
 	}
 	paths := splitList(*data)
-	if m, err := datasets.LoadManifest(paths[0]); err == nil && cfg.TimeZones == nil {
-		cfg.TimeZones = map[string]string{}
-		for _, a := range m.Accounts {
-			cfg.TimeZones[a.ID] = a.TimeZone
-		}
+	if m, err := datasets.LoadManifest(paths[0]); err == nil {
+		cfg.TimeZones = m.TimeZones()
 	}
 	t0 := from.Add(-*before)
 	t1 := from.Add(time.Duration(rec.InsightDuration+10) * time.Minute)
-	sink := &collector{}
-	eng, err := detector.New(cfg, sink, nil)
-	if err != nil {
-		return err
-	}
 	var pts []detector.Point
-	eng.Trace(k, func(p detector.Point) {
+	traced, err := replayTraced(ctx, cfg, paths, map[detector.Key]func(detector.Point){k: func(p detector.Point) {
 		if !p.Minute.Before(t0) && !p.Minute.After(t1) {
 			pts = append(pts, p)
 		}
-	})
-	files, err := consumers.ListFiles(paths)
+	}})
 	if err != nil {
 		return err
 	}
-	if _, err := consumers.Replay(ctx, files, eng, consumers.ReplayOptions{Workers: runtime.GOMAXPROCS(0)}); err != nil {
-		return err
-	}
 	var fired *detector.Insight
-	for i := range sink.all {
-		in := &sink.all[i]
+	for i := range traced {
+		in := &traced[i]
 		if in.Key == k && in.State == detector.StateStart && in.Start.Equal(from) {
 			fired = in
 		}

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"time"
 
-	"github.com/trailsight/trailsight/consumers"
 	"github.com/trailsight/trailsight/datasets"
 	"github.com/trailsight/trailsight/detector"
 	"github.com/trailsight/trailsight/eval"
@@ -56,11 +54,8 @@ func runPlot(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if k.ErrorCode != "" {
 		k.Type = detector.APIErrorRate
 	}
-	if m, err := datasets.LoadManifest(fs.Arg(0)); err == nil && cfg.TimeZones == nil {
-		cfg.TimeZones = map[string]string{}
-		for _, a := range m.Accounts {
-			cfg.TimeZones[a.ID] = a.TimeZone
-		}
+	if m, err := datasets.LoadManifest(fs.Arg(0)); err == nil {
+		cfg.TimeZones = m.TimeZones()
 	}
 	c, err := traceChart(ctx, cfg, k, t0, t1, fs.Args())
 	if err != nil {
@@ -80,27 +75,17 @@ func runPlot(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // traceChart replays paths and returns the chart of series k over [t0, t1].
 func traceChart(ctx context.Context, cfg detector.Config, k detector.Key, t0, t1 time.Time, paths []string) (*eval.Chart, error) {
-	sink := &collector{}
-	eng, err := detector.New(cfg, sink, nil)
-	if err != nil {
-		return nil, err
-	}
 	c := &eval.Chart{Title: fmt.Sprintf("%s %s %s %s · %s · %s", k.EventSource, k.EventName, k.ErrorCode, k.Type, k.Account, k.Region)}
-	eng.Trace(k, func(p detector.Point) {
-		if p.Minute.Before(t0) || p.Minute.After(t1) {
-			return
+	insights, err := replayTraced(ctx, cfg, paths, map[detector.Key]func(detector.Point){k: func(p detector.Point) {
+		if !p.Minute.Before(t0) && !p.Minute.After(t1) {
+			c.Points = append(c.Points, chartPoint(k, p))
 		}
-		c.Points = append(c.Points, chartPoint(k, p))
-	})
-	files, err := consumers.ListFiles(paths)
+	}})
 	if err != nil {
-		return nil, err
-	}
-	if _, err := consumers.Replay(ctx, files, eng, consumers.ReplayOptions{Workers: runtime.GOMAXPROCS(0)}); err != nil {
 		return nil, err
 	}
 	open := map[time.Time]int{} // Start minute → window index
-	for _, in := range sink.all {
+	for _, in := range insights {
 		if in.Key != k {
 			continue
 		}

@@ -6,12 +6,10 @@ import (
 	"html"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/trailsight/trailsight/consumers"
 	"github.com/trailsight/trailsight/detector"
 	"github.com/trailsight/trailsight/eval"
 )
@@ -63,17 +61,13 @@ func writeReport(ctx context.Context, cfg detector.Config, paths []string, insig
 
 	// One more replay, tracing every series that has an Insight.
 	points := map[detector.Key][]detector.Point{}
-	eng, err := detector.New(cfg, nil, nil)
-	if err != nil {
-		return "", err
-	}
+	traces := map[detector.Key]func(detector.Point){}
 	for _, r := range items {
 		k := r.start.Key
-		if _, ok := points[k]; ok {
+		if traces[k] != nil {
 			continue
 		}
-		points[k] = nil
-		eng.Trace(k, func(p detector.Point) {
+		traces[k] = func(p detector.Point) {
 			for _, o := range items {
 				if o.start.Key != k {
 					continue
@@ -83,13 +77,9 @@ func writeReport(ctx context.Context, cfg detector.Config, paths []string, insig
 					return
 				}
 			}
-		})
+		}
 	}
-	files, err := consumers.ListFiles(paths)
-	if err != nil {
-		return "", err
-	}
-	if _, err := consumers.Replay(ctx, files, eng, consumers.ReplayOptions{Workers: runtime.GOMAXPROCS(0)}); err != nil {
+	if _, err := replayTraced(ctx, cfg, paths, traces); err != nil {
 		return "", err
 	}
 

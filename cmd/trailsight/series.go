@@ -48,17 +48,9 @@ func runSeries(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if m, err := datasets.LoadManifest(fs.Arg(0)); err == nil {
-		cfg.TimeZones = map[string]string{}
-		for _, a := range m.Accounts {
-			cfg.TimeZones[a.ID] = a.TimeZone
-		}
+		cfg.TimeZones = m.TimeZones()
 	}
-	sink := &collector{}
-	eng, err := detector.New(cfg, sink, nil)
-	if err != nil {
-		return err
-	}
-	eng.Trace(k, func(p detector.Point) {
+	insights, err := replayTraced(ctx, cfg, fs.Args(), map[detector.Key]func(detector.Point){k: func(p detector.Point) {
 		if p.Minute.Before(t0) || p.Minute.After(t1) {
 			return
 		}
@@ -71,18 +63,36 @@ func runSeries(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		fmt.Fprintf(stdout, "%s count=%5.0f hour=%7.2f±%6.2f minute=%7.2f±%6.2f calls=%5.0f spike p=%.1e,%.1e drop p(10,20,80)=%.1e,%.1e,%.1e blocks p(2h,3h,3.75h)=%.1e,%.1e,%.1e %s\n", p.Minute.Format("01-02 15:04"),
 			p.Count, p.Expected, p.Band, p.ExpectedMinute, p.BandMinute, p.Calls, p.SpikeP[0], p.SpikeP[1], p.DropP[0], p.DropP[1], p.DropP[3], p.BlockDropP[0], p.BlockDropP[1], p.BlockDropP[2], flag)
-	})
-	files, err := consumers.ListFiles(fs.Args())
+	}})
 	if err != nil {
 		return err
 	}
-	if _, err := consumers.Replay(ctx, files, eng, consumers.ReplayOptions{Workers: runtime.GOMAXPROCS(0)}); err != nil {
-		return err
-	}
-	for _, in := range sink.all {
+	for _, in := range insights {
 		if in.Key == k {
 			fmt.Fprintf(stdout, "%s %s start=%s dur=%d scale=%d p=%.2g emitted=%s\n", in.State, in.Direction, in.Start.Format("01-02 15:04"), in.Duration, in.Scale, in.PValue, in.Emitted.Format("15:04"))
 		}
 	}
 	return nil
+}
+
+// replayTraced replays paths through a fresh Engine that calls traces for
+// the closed minutes of their series, and returns the Insights it produced:
+// what series, plot, explain and the report draw from.
+func replayTraced(ctx context.Context, cfg detector.Config, paths []string, traces map[detector.Key]func(detector.Point)) ([]detector.Insight, error) {
+	sink := &collector{}
+	eng, err := detector.New(cfg, sink, nil)
+	if err != nil {
+		return nil, err
+	}
+	for k, fn := range traces {
+		eng.Trace(k, fn)
+	}
+	files, err := consumers.ListFiles(paths)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := consumers.Replay(ctx, files, eng, consumers.ReplayOptions{Workers: runtime.GOMAXPROCS(0)}); err != nil {
+		return nil, err
+	}
+	return sink.all, nil
 }
