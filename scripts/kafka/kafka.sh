@@ -25,23 +25,9 @@ readonly MARKER="$KAFKA_HOME/.complete"
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly SCRIPT_DIR
 readonly STARTED_MESSAGE='Kafka Server started' # KafkaBroker.STARTED_MESSAGE, logged once ready
-
-die() {
-	echo "kafka.sh: $*" >&2
-	exit 1
-}
-
-usage() {
-	sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
-	exit 2
-}
-
-need() {
-	local tool
-	for tool in "$@"; do
-		command -v "$tool" >/dev/null 2>&1 || die "$tool not found on PATH (needed to run Apache Kafka for the tests)"
-	done
-}
+readonly SCRIPT_NAME=kafka.sh NEEDED_FOR="run Apache Kafka for the tests"
+# shellcheck source=scripts/lib.sh
+source "$SCRIPT_DIR/../lib.sh"
 
 # fetch copies the broker's runtime class path into $LIBS. The marker file is written last, so a
 # fetch that was interrupted is redone; once it exists, fetch touches neither Maven nor the network.
@@ -69,23 +55,6 @@ cmd_fetch() {
 		mv "$stage/libs" "$LIBS"
 		echo "$KAFKA_VERSION" >"$MARKER"
 	) 9>"$KAFKA_HOME/.lock"
-}
-
-# port_open reports whether something accepts connections on 127.0.0.1:$1.
-port_open() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-free_port() {
-	local p
-	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 30000))
-		port_open "$p" || {
-			echo "$p"
-			return 0
-		}
-	done
-	die "no free port found"
 }
 
 # broker_pid prints the pid in DATA_DIR/kafka.pid if that process is alive and is our broker (so a

@@ -37,23 +37,9 @@ else
 fi
 readonly MINIO_BIN="$MINIO_HOME/bin/minio"
 readonly MARKER="$MINIO_HOME/.complete"
-
-die() {
-	echo "minio.sh: $*" >&2
-	exit 1
-}
-
-usage() {
-	sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
-	exit 2
-}
-
-need() {
-	local tool
-	for tool in "$@"; do
-		command -v "$tool" >/dev/null 2>&1 || die "$tool not found on PATH (needed to build MinIO for the tests)"
-	done
-}
+readonly SCRIPT_NAME=minio.sh NEEDED_FOR="build MinIO for the tests"
+# shellcheck source=scripts/lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib.sh"
 
 # runs reports whether $1 is a MinIO binary that runs (not one that a build is still writing).
 runs() {
@@ -99,23 +85,6 @@ cmd_fetch() {
 cmd_bin() {
 	built || die "MinIO $MINIO_VERSION is not built in $MINIO_HOME: run \`make deps\` (or scripts/minio/minio.sh fetch; go install takes minutes)"
 	echo "$MINIO_BIN"
-}
-
-# port_open reports whether something accepts connections on 127.0.0.1:$1.
-port_open() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-free_port() {
-	local p
-	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 30000))
-		port_open "$p" || {
-			echo "$p"
-			return 0
-		}
-	done
-	die "no free port found"
 }
 
 # http_status PORT PATH prints the status code of GET http://127.0.0.1:PORT/PATH (no curl needed).
