@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -200,6 +201,51 @@ type Group struct {
 	// the partitions of it still loading their checkpoints.
 	joined    atomic.Bool
 	restoring atomic.Int64
+
+	// live holds the partitions consuming now, for Inspect.
+	liveMu sync.Mutex
+	live   map[*partition]struct{}
+}
+
+func (g *Group) addLive(p *partition) {
+	g.liveMu.Lock()
+	defer g.liveMu.Unlock()
+	if g.live == nil {
+		g.live = map[*partition]struct{}{}
+	}
+	g.live[p] = struct{}{}
+}
+
+func (g *Group) removeLive(p *partition) {
+	g.liveMu.Lock()
+	defer g.liveMu.Unlock()
+	delete(g.live, p)
+}
+
+// Inspect calls fn with the Engine of each partition this member consumes,
+// one partition at a time and between two of its messages: the live view
+// of a running instance (plot and explain of its series, /api/v1/series).
+// Each partition waits while fn runs, so fn must be quick, and it must not
+// keep the Engine. With a topic keyed by account, one partition holds all
+// of an account's series.
+func (g *Group) Inspect(fn func(topic string, partition int, e *detector.Engine)) {
+	g.liveMu.Lock()
+	parts := make([]*partition, 0, len(g.live))
+	for p := range g.live {
+		parts = append(parts, p)
+	}
+	g.liveMu.Unlock()
+	slices.SortFunc(parts, func(a, b *partition) int {
+		if c := strings.Compare(a.topic, b.topic); c != 0 {
+			return c
+		}
+		return a.id - b.id
+	})
+	for _, p := range parts {
+		p.mu.Lock()
+		fn(p.topic, p.id, p.e)
+		p.mu.Unlock()
+	}
 }
 
 // Ready reports whether the member has joined the group and every

@@ -723,28 +723,32 @@ func (e *Engine) spikeTests(s *series, m int64, scales []int64) bool {
 func (e *Engine) alpha(w int64) float64 { return e.cfg.StartP * float64(w) }
 
 // start opens an Insight whose evidence is the window of w minutes ending
-// at m. The Insight starts at the earliest minute from which the rest of
-// the window is still significant on its own, so a window test does not
-// date the Start before the unusual activity began.
+// at m. The Insight starts at the change point: of the minutes from which
+// the rest of the window is still significant on its own, the one whose
+// rest stands out most (the largest standardised excess, which does not
+// underflow as tail probabilities do). The earliest significant minute
+// would do for a clean step, but a short burst at the end of a window
+// is significant from every minute before it too, and would be dated back
+// into the ordinary minutes before it, which then end the Insight before
+// the burst's own minutes have even closed.
 func (e *Engine) start(s *series, dir Direction, w, m int64) {
 	from := m - w + 1
-	start, p := m, 1.0
+	start, p, best := m, 1.0, math.Inf(-1)
 	for j := from; j <= m; j++ {
 		obs := s.counts.Sum(j, m)
-		var q float64
+		var q, z float64
 		if dir == Spike {
 			if obs < float64(e.cfg.MinCount) {
 				break
 			}
 			mu, v := s.kind.spikeWindow(e, j, m)
-			q = models.UpperTail(obs, mu, v)
+			q, z = models.UpperTail(obs, mu, v), (obs-mu)/math.Sqrt(v)
 		} else {
 			mu, v := s.kind.dropWindow(e, j, m)
-			q = models.LowerTail(obs, mu, v)
+			q, z = models.LowerTail(obs, mu, v), (mu-obs)/math.Sqrt(v)
 		}
-		if q < e.alpha(m-j+1) {
-			start, p = j, q
-			break
+		if q < e.alpha(m-j+1) && z > best {
+			start, p, best = j, q, z
 		}
 	}
 	// Leading minutes that add no evidence are not part of the Insight.

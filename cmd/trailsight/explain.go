@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -16,105 +17,177 @@ import (
 	"github.com/trailsight/trailsight/eval"
 )
 
-// runExplain prints why an Insight fired: it replays the trail the Insight
-// came from and shows, minute by minute around it, the count, what the
-// detector expected and allowed, and the tail probabilities it compared
-// with the threshold; then the Insight's statistics and top contributors.
+// runExplain prints why an Insight fired: minute by minute around it, the
+// count, what the detector expected and allowed, and the tail probabilities
+// it compared with the threshold; then the Insight's statistics and top
+// contributors. The minutes come from a replay of the trail the Insight
+// came from (-data, -insights), or from a running instance (-server).
 func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg detector.Config
 	cfg.RegisterFlags(fs)
-	data := fs.String("data", "", "The trail the Insight came from (required): the PATHs a replay was given, comma-separated.")
+	data := fs.String("data", "", "The trail the Insight came from: the PATHs a replay was given, comma-separated.")
 	insights := fs.String("insights", "", "Where the Insight is: an Insights file, or a directory of them (the replay's -out).")
+	server := fs.String("server", "", "A running `trailsight serve` (its -http.listen, e.g. http://127.0.0.1:9090) that emitted the Insight or holds it open: explain it from the minutes it holds now (about the last two hours) instead of a replay.")
 	before := fs.Duration("before", time.Hour, "How much to show before the Insight's start.")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: trailsight explain -data PATH[,PATH] -insights FILE|DIR [flags] EVENT-ID\n\nEVENT-ID is the Insight record's eventID or sharedEventID.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: trailsight explain -data PATH[,PATH] -insights FILE|DIR [flags] EVENT-ID\n"+
+			"       trailsight explain -server URL [-before D] EVENT-ID\n\nEVENT-ID is the Insight record's eventID or sharedEventID.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || *data == "" || *insights == "" {
+	if fs.NArg() != 1 || (*server == "" && (*data == "" || *insights == "")) || (*server != "" && (*data != "" || *insights != "")) {
 		fs.Usage()
-		return errors.New("explain: -data, -insights and an EVENT-ID are required")
+		return errors.New("explain: an EVENT-ID and either -data and -insights, or -server, are required")
 	}
-	recs, err := loadInsightRecords(*insights)
+	id := fs.Arg(0)
+	var ex *explanation
+	var err error
+	if *server != "" {
+		ex, err = explainLive(ctx, *server, id, *before)
+	} else {
+		ex, err = explainReplay(ctx, cfg, *data, *insights, id, *before)
+	}
 	if err != nil {
 		return err
 	}
-	id := fs.Arg(0)
-	var start, end *cloudtrail.InsightRecord
+	return ex.print(stdout)
+}
+
+// explanation is what explain prints.
+type explanation struct {
+	rec   *cloudtrail.InsightRecord // the End when there is one: authoritative (spec §2.9 #3)
+	from  time.Time                 // the Insight's first minute
+	pts   []detector.Point
+	why   *liveInsight // the evidence that started it; nil when unknown
+	rules detectorRules
+	note  string // a caveat: why is unknown, or the minutes held are fewer
+}
+
+// detectorRules are the settings the decision rule depends on.
+type detectorRules struct {
+	StartP   float64 `json:"start_p"`
+	CoolDown int     `json:"cool_down"`
+}
+
+// pick returns the End of the Insight with eventID or sharedEventID id
+// among recs, or its Start when it has no End yet; nil when neither.
+func pick[T any](recs []T, rec func(*T) *cloudtrail.InsightRecord, id string) *T {
+	var start, end *T
 	for i := range recs {
-		r := &recs[i]
+		r := rec(&recs[i])
 		if r.EventID != id && r.SharedEventID != id {
 			continue
 		}
-		if r.State == "Start" {
-			start = r
+		if r.State == cloudtrail.StateStart {
+			start = &recs[i]
 		} else {
-			end = r
+			end = &recs[i]
 		}
 	}
-	if start == nil && end == nil {
-		return fmt.Errorf("explain: no Insight %s in %s", id, *insights)
+	if end != nil {
+		return end
 	}
-	// The End is authoritative (spec §2.9 #3); its eventTime is the end,
-	// Start + insightDuration (§2.5).
-	rec := end
+	return start
+}
+
+// span returns an Insight's first minute and the window explain shows.
+func span(rec *cloudtrail.InsightRecord, before time.Duration) (from, t0, t1 time.Time) {
+	// An End's eventTime is the end, Start + insightDuration (§2.5).
+	from = rec.EventTime
+	if rec.State == cloudtrail.StateEnd {
+		from = rec.EventTime.Add(-time.Duration(rec.InsightDuration) * time.Minute)
+	}
+	return from, from.Add(-before), from.Add(time.Duration(rec.InsightDuration+10) * time.Minute)
+}
+
+func explainReplay(ctx context.Context, cfg detector.Config, data, insights, id string, before time.Duration) (*explanation, error) {
+	recs, err := loadInsightRecords(insights)
+	if err != nil {
+		return nil, err
+	}
+	rec := pick(recs, func(r *cloudtrail.InsightRecord) *cloudtrail.InsightRecord { return r }, id)
 	if rec == nil {
-		rec = start
+		return nil, fmt.Errorf("explain: no Insight %s in %s", id, insights)
 	}
-	from := rec.EventTime
-	if rec == end {
-		from = end.EventTime.Add(-time.Duration(end.InsightDuration) * time.Minute)
-	}
+	from, t0, t1 := span(rec, before)
 	k := detector.Key{Account: rec.RecipientAccountID, Region: rec.AWSRegion, EventSource: rec.EventSource,
 		EventName: rec.EventName, ErrorCode: rec.ErrorCode, Type: detector.APICallRate}
 	if rec.InsightType == detector.APIErrorRate.String() {
 		k.Type = detector.APIErrorRate
 	}
-	paths := splitList(*data)
+	paths := splitList(data)
 	if m, err := datasets.LoadManifest(paths[0]); err == nil {
 		cfg.TimeZones = m.TimeZones()
 	}
-	t0 := from.Add(-*before)
-	t1 := from.Add(time.Duration(rec.InsightDuration+10) * time.Minute)
-	var pts []detector.Point
+	ex := &explanation{rec: rec, from: from, rules: detectorRules{StartP: cfg.StartP, CoolDown: cfg.CoolDown}}
 	traced, err := replayTraced(ctx, cfg, paths, map[detector.Key]func(detector.Point){k: func(p detector.Point) {
 		if !p.Minute.Before(t0) && !p.Minute.After(t1) {
-			pts = append(pts, p)
+			ex.pts = append(ex.pts, p)
 		}
 	}})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var fired *detector.Insight
 	for i := range traced {
-		in := &traced[i]
-		if in.Key == k && in.State == detector.StateStart && in.Start.Equal(from) {
-			fired = in
+		if in := &traced[i]; in.Key == k && in.State == detector.StateStart && in.Start.Equal(from) {
+			li := newLiveInsight(in)
+			ex.why = &li
 		}
 	}
-
-	fmt.Fprintf(stdout, "%s on %s %s %s in account %s, %s\n", rec.InsightType, rec.EventSource, rec.EventName, rec.ErrorCode, rec.RecipientAccountID, rec.AWSRegion)
-	fmt.Fprintf(stdout, "from %s for %d minutes: %.2f a minute against a baseline of %.2f a minute (over %d minutes of history)\n\n",
-		from.Format("2006-01-02 15:04Z"), rec.InsightDuration, rec.InsightAverage, rec.BaselineAverage, rec.BaselineDuration)
-	if fired != nil {
-		fmt.Fprintf(stdout, "Why it started: a %s over %d minute(s) whose tail probability under the model was %.2g,\n", fired.Direction, fired.Scale, fired.PValue)
-		fmt.Fprintf(stdout, "below the threshold of %.2g (-detector.start-p %.2g per minute of window × %d); the model expected %.2f a minute.\n",
-			cfg.StartP*float64(fired.Scale), cfg.StartP, fired.Scale, fired.Expected)
-		fmt.Fprintf(stdout, "It ends after %d normal minutes, at the change point.\n\n", cfg.CoolDown)
-	} else {
-		fmt.Fprintln(stdout, "This replay did not start the Insight at that minute: other data or settings than the run that wrote it?")
-		fmt.Fprintln(stdout)
+	if ex.why == nil {
+		ex.note = "This replay did not start the Insight at that minute: other data or settings than the run that wrote it?"
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	return ex, nil
+}
+
+func explainLive(ctx context.Context, server, id string, before time.Duration) (*explanation, error) {
+	v, err := fetchSeries(ctx, server, url.Values{"id": {id}})
+	if err != nil {
+		return nil, err
+	}
+	li := pick(v.Insights, func(li *liveInsight) *cloudtrail.InsightRecord { return &li.rec }, id)
+	if li == nil {
+		return nil, fmt.Errorf("explain: %s answered without the Insight %s", server, id)
+	}
+	from, t0, t1 := span(&li.rec, before)
+	ex := &explanation{rec: &li.rec, from: from, why: li, rules: v.Rules}
+	for _, p := range v.Points {
+		if !p.Minute.Before(t0) && !p.Minute.After(t1) {
+			ex.pts = append(ex.pts, p)
+		}
+	}
+	if len(v.Points) > 0 && v.Points[0].Minute.After(t0) {
+		ex.note = fmt.Sprintf("(%s holds this series minute by minute from %s on, as its model sees those minutes now.)",
+			server, v.Points[0].Minute.Format("2006-01-02 15:04Z"))
+	}
+	return ex, nil
+}
+
+func (ex *explanation) print(w io.Writer) error {
+	rec := ex.rec
+	fmt.Fprintf(w, "%s on %s %s %s in account %s, %s\n", rec.InsightType, rec.EventSource, rec.EventName, rec.ErrorCode, rec.RecipientAccountID, rec.AWSRegion)
+	fmt.Fprintf(w, "from %s for %d minutes: %.2f a minute against a baseline of %.2f a minute (over %d minutes of history)\n\n",
+		ex.from.Format("2006-01-02 15:04Z"), rec.InsightDuration, rec.InsightAverage, rec.BaselineAverage, rec.BaselineDuration)
+	if why := ex.why; why != nil {
+		fmt.Fprintf(w, "Why it started: a %s over %d minute(s) whose tail probability under the model was %.2g,\n", why.Direction, why.Scale, why.PValue)
+		fmt.Fprintf(w, "below the threshold of %.2g (-detector.start-p %.2g per minute of window × %d); the model expected %.2f a minute.\n",
+			ex.rules.StartP*float64(why.Scale), ex.rules.StartP, why.Scale, why.Expected)
+		fmt.Fprintf(w, "It ends after %d normal minutes, at the change point.\n", ex.rules.CoolDown)
+	}
+	if ex.note != "" {
+		fmt.Fprintln(w, ex.note)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "minute\tcount\texpected\t± band\tp spike 1m\tp spike 10m\tp drop 10m\tp drop 40m\t\t")
-	for _, p := range pts {
+	end := ex.from.Add(time.Duration(rec.InsightDuration) * time.Minute)
+	for _, p := range ex.pts {
 		mark := "" // (Point.Open is not shown: an early Start opens before the minute closes)
-		switch {
-		case !p.Minute.Before(from) && p.Minute.Before(from.Add(time.Duration(rec.InsightDuration)*time.Minute)):
+		if !p.Minute.Before(ex.from) && p.Minute.Before(end) {
 			mark = "INSIGHT"
 		}
 		if p.Gap {
@@ -127,13 +200,13 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	for _, a := range rec.Attributions {
-		fmt.Fprintf(stdout, "\nTop %s during the Insight (baseline):\n", a.Attribute)
+		fmt.Fprintf(w, "\nTop %s during the Insight (baseline):\n", a.Attribute)
 		base := map[string]float64{}
 		for _, v := range a.Baseline {
 			base[v.Value] = v.Average
 		}
 		for _, v := range a.Insight {
-			fmt.Fprintf(stdout, "  %8.2f a minute (%.2f)  %s\n", v.Average, base[v.Value], v.Value)
+			fmt.Fprintf(w, "  %8.2f a minute (%.2f)  %s\n", v.Average, base[v.Value], v.Value)
 		}
 	}
 	return nil

@@ -6,17 +6,20 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"time"
 
+	"github.com/trailsight/trailsight/cloudtrail"
 	"github.com/trailsight/trailsight/datasets"
 	"github.com/trailsight/trailsight/detector"
 	"github.com/trailsight/trailsight/eval"
 )
 
-// runPlot replays a trail and draws one series as SVG: its counts per
-// minute, what the detector expected, the band it took for normal, and each
-// Insight's window shaded, with the statistics under it.
+// runPlot draws one series as SVG: its counts per minute, what the detector
+// expected, the band it took for normal, and each Insight's window shaded,
+// with the statistics under it; from a replay of a trail, or from a running
+// instance (-server).
 func runPlot(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("plot", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -31,35 +34,51 @@ func runPlot(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	from := fs.String("from", "", "First minute (RFC 3339; required).")
 	to := fs.String("to", "", "Last minute (RFC 3339; required).")
 	out := fs.String("out", "", "SVG file to write; - or empty writes to stdout.")
+	server := fs.String("server", "", "A running `trailsight serve` (its -http.listen, e.g. http://127.0.0.1:9090): plot the series as it holds it now, about the last two hours, instead of replaying a trail.")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: trailsight plot -account A -source S -name N [-region R] [-error-code C] -from T -to T [-out FILE.svg] PATH...\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: trailsight plot -account A -source S -name N [-region R] [-error-code C] -from T -to T [-out FILE.svg] PATH...\n"+
+			"       trailsight plot -server URL -account A -source S -name N [-region R] [-error-code C] [-from T] [-to T] [-out FILE.svg]\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() == 0 || k.Account == "" || k.EventSource == "" || k.EventName == "" || *from == "" || *to == "" {
+	live := *server != ""
+	if k.Account == "" || k.EventSource == "" || k.EventName == "" || (!live && (fs.NArg() == 0 || *from == "" || *to == "")) || (live && fs.NArg() > 0) {
 		fs.Usage()
-		return errors.New("plot: -account, -source, -name, -from, -to and a PATH are required")
+		return errors.New("plot: -account, -source, -name and either -from, -to and a PATH, or -server, are required")
 	}
-	t0, err := time.Parse(time.RFC3339, *from)
-	if err != nil {
-		return fmt.Errorf("-from=%q: %w", *from, err)
+	var t0, t1 time.Time
+	var err error
+	if *from != "" {
+		if t0, err = time.Parse(time.RFC3339, *from); err != nil {
+			return fmt.Errorf("-from=%q: %w", *from, err)
+		}
 	}
-	t1, err := time.Parse(time.RFC3339, *to)
-	if err != nil {
-		return fmt.Errorf("-to=%q: %w", *to, err)
+	if *to != "" {
+		if t1, err = time.Parse(time.RFC3339, *to); err != nil {
+			return fmt.Errorf("-to=%q: %w", *to, err)
+		}
 	}
 	k.Type = detector.APICallRate
 	if k.ErrorCode != "" {
 		k.Type = detector.APIErrorRate
 	}
-	if m, err := datasets.LoadManifest(fs.Arg(0)); err == nil {
-		cfg.TimeZones = m.TimeZones()
-	}
-	c, err := traceChart(ctx, cfg, k, t0, t1, fs.Args())
-	if err != nil {
-		return err
+	var c *eval.Chart
+	if live {
+		v, err := fetchSeries(ctx, *server, url.Values{"account": {k.Account}, "region": {k.Region}, "source": {k.EventSource},
+			"name": {k.EventName}, "error_code": {k.ErrorCode}})
+		if err != nil {
+			return err
+		}
+		c = liveChart(v, t0, t1)
+	} else {
+		if m, err := datasets.LoadManifest(fs.Arg(0)); err == nil {
+			cfg.TimeZones = m.TimeZones()
+		}
+		if c, err = traceChart(ctx, cfg, k, t0, t1, fs.Args()); err != nil {
+			return err
+		}
 	}
 	svg := c.SVG()
 	if *out == "" || *out == "-" {
@@ -75,7 +94,7 @@ func runPlot(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // traceChart replays paths and returns the chart of series k over [t0, t1].
 func traceChart(ctx context.Context, cfg detector.Config, k detector.Key, t0, t1 time.Time, paths []string) (*eval.Chart, error) {
-	c := &eval.Chart{Title: fmt.Sprintf("%s %s %s %s · %s · %s", k.EventSource, k.EventName, k.ErrorCode, k.Type, k.Account, k.Region)}
+	c := &eval.Chart{Title: chartTitle(k)}
 	insights, err := replayTraced(ctx, cfg, paths, map[detector.Key]func(detector.Point){k: func(p detector.Point) {
 		if !p.Minute.Before(t0) && !p.Minute.After(t1) {
 			c.Points = append(c.Points, chartPoint(k, p))
@@ -84,30 +103,49 @@ func traceChart(ctx context.Context, cfg detector.Config, k detector.Key, t0, t1
 	if err != nil {
 		return nil, err
 	}
-	open := map[time.Time]int{} // Start minute → window index
-	for _, in := range insights {
-		if in.Key != k {
-			continue
+	var ins []liveInsight
+	for i := range insights {
+		if insights[i].Key == k {
+			ins = append(ins, newLiveInsight(&insights[i]))
 		}
-		i, ok := open[in.Start]
+	}
+	addWindows(c, ins, t0, t1)
+	return c, nil
+}
+
+func chartTitle(k detector.Key) string {
+	return fmt.Sprintf("%s %s %s %s · %s · %s", k.EventSource, k.EventName, k.ErrorCode, k.Type, k.Account, k.Region)
+}
+
+// addWindows shades the window of each Insight of a series (its Start and
+// End paired by sharedEventID; an open one runs to the chart's edge) and
+// captions the transitions that start within [t0, t1].
+func addWindows(c *eval.Chart, ins []liveInsight, t0, t1 time.Time) {
+	index := map[string]int{} // sharedEventID → window
+	for _, li := range ins {
+		r := &li.rec
+		start := r.EventTime
+		if r.State == cloudtrail.StateEnd {
+			start = r.EventTime.Add(-time.Duration(r.InsightDuration) * time.Minute)
+		}
+		i, ok := index[r.SharedEventID]
 		if !ok {
 			i = len(c.Windows)
-			open[in.Start] = i
-			c.Windows = append(c.Windows, eval.ChartWindow{Start: in.Start})
+			index[r.SharedEventID] = i
+			c.Windows = append(c.Windows, eval.ChartWindow{Start: start})
 		}
 		w := &c.Windows[i]
-		w.Label = fmt.Sprintf("%s %s from %s", in.Direction, k.Type, in.Start.UTC().Format("2006-01-02 15:04Z"))
-		if in.State == detector.StateEnd {
-			w.End = in.Start.Add(time.Duration(in.Duration) * time.Minute)
-			w.Label += fmt.Sprintf(", %d min", in.Duration)
+		w.Label = fmt.Sprintf("%s %s from %s", li.Direction, r.InsightType, start.UTC().Format("2006-01-02 15:04Z"))
+		if r.State == cloudtrail.StateEnd {
+			w.End = r.EventTime
+			w.Label += fmt.Sprintf(", %d min", r.InsightDuration)
 		}
-		if in.Start.Before(t0) || in.Start.After(t1) {
+		if start.Before(t0) || start.After(t1) {
 			continue
 		}
 		c.Caption = append(c.Caption, fmt.Sprintf("%s %s at %s: %.2f a minute over %d min against a baseline of %.2f (p = %.1e over %d min)",
-			in.State, in.Direction, in.Start.UTC().Format("2006-01-02 15:04Z"), in.InsightAverage, in.Duration, in.BaselineAverage, in.PValue, in.Scale))
+			r.State, li.Direction, start.UTC().Format("2006-01-02 15:04Z"), r.InsightAverage, r.InsightDuration, r.BaselineAverage, li.PValue, li.Scale))
 	}
-	return c, nil
 }
 
 // chartPoint is what a chart draws of a traced minute: for call rates the

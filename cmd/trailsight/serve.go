@@ -101,8 +101,9 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, logger *slog
 		return err
 	}
 	gauges := emitters.NewInsightGauges(reg)
+	recent := newInsightLog(1000)
 	newOutput := func(string, int) (consumers.Output, error) {
-		f := emitters.Fanout{gauges}
+		f := emitters.Fanout{gauges, recent}
 		if topic != nil {
 			f = append(f, topic)
 		}
@@ -138,7 +139,8 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, logger *slog
 		}
 	})
 	if cfg.HTTP.Listen != "" {
-		srv, err := listenHTTP(cfg.HTTP, reg, g.Ready)
+		live := &liveView{group: g, log: recent, rules: detectorRules{StartP: cfg.Detector.StartP, CoolDown: cfg.Detector.CoolDown}}
+		srv, err := listenHTTP(cfg.HTTP, reg, g.Ready, live)
 		if err != nil {
 			return err
 		}
@@ -219,9 +221,10 @@ func maxCount(parts map[string]int) int {
 	return n
 }
 
-// listenHTTP serves /metrics, /healthz (the process answers) and /readyz
-// (ready: in the group, every assigned partition restored).
-func listenHTTP(hc httpConfig, reg *prometheus.Registry, ready func() (bool, string)) (*http.Server, error) {
+// listenHTTP serves /metrics, /healthz (the process answers), /readyz
+// (ready: in the group, every assigned partition restored) and the live
+// view of series and Insights (live.go).
+func listenHTTP(hc httpConfig, reg *prometheus.Registry, ready func() (bool, string), live *liveView) (*http.Server, error) {
 	ln, err := net.Listen("tcp", hc.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("http.listen=%q: %w", hc.Listen, err)
@@ -243,6 +246,7 @@ func listenHTTP(hc httpConfig, reg *prometheus.Registry, ready func() (bool, str
 		}
 		_, _ = io.WriteString(w, why+"\n")
 	})
+	live.register(mux)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -264,7 +268,7 @@ or with kcat, one record per line:
   kcat -b %[1]s -P -t %[2]s -K '|' <<< '111122223333|{"eventVersion":"1.08",...}'
 Watch the Insights:
   kcat -b %[1]s -C -t %[3]s -f '%%k %%s\n'
-Metrics: http://%[6]s/metrics
+Metrics: http://%[6]s/metrics   Recent Insights with their charts: http://%[6]s/
 `, broker, cfg.Kafka.Topics[0], cfg.Output.InsightsTopic, cfg.Kafka.StateTopic, cfg.Kafka.DeadLetterTopic, cfg.HTTP.Listen)
 }
 

@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -498,6 +499,32 @@ func TestServeEmbeddedWithKcat(t *testing.T) {
 	}
 	if dl := kcatRead("trailsight-dead-letters"); len(dl) != 1 || dl[0] != "this is not a CloudTrail record" {
 		t.Errorf("dead letters %q, want the one bad line", dl)
+	}
+	// The live view knows the same Insights, and serves each one's series
+	// from the partition that owns it.
+	resp, err := http.Get("http://" + httpAddr + "/api/v1/insights")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live struct{ Insights []liveInsight }
+	err = json.NewDecoder(resp.Body).Decode(&live)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	liveIDs := map[string]bool{}
+	for _, li := range live.Insights {
+		rec, err := cloudtrail.DecodeInsightRecord(li.Record)
+		if err != nil {
+			t.Fatal(err)
+		}
+		liveIDs[rec.EventID] = true
+		if _, err := fetchSeries(ctx, "http://"+httpAddr, url.Values{"id": {rec.EventID}}); err != nil {
+			t.Errorf("the live series of %s: %v", rec.EventID, err)
+		}
+	}
+	if !maps.Equal(liveIDs, topicIDs) {
+		t.Errorf("the live view lists %d Insights records, the topic holds %d; they differ", len(liveIDs), len(topicIDs))
 	}
 	cancel()
 	if err := <-done; err != nil {
