@@ -1,8 +1,12 @@
 package cloudtrail
 
 // EventBridge envelope constants for Insights (spec §7, §2.9 #5).
+// InsightDetailType is the EventBridge detail-type of Insights events
+// (spec §7).
+const InsightDetailType = "AWS Insight via CloudTrail"
+
 const (
-	insightEnvelopeDetailType = "AWS Insight via CloudTrail"
+	insightEnvelopeDetailType = InsightDetailType
 	insightEnvelopeSource     = "aws.cloudtrail"
 )
 

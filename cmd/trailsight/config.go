@@ -14,6 +14,7 @@ import (
 
 	"github.com/trailsight/trailsight/consumers"
 	"github.com/trailsight/trailsight/detector"
+	"github.com/trailsight/trailsight/emitters"
 )
 
 // serveConfig is the whole configuration of trailsight serve. Every field
@@ -40,6 +41,18 @@ type outputConfig struct {
 	CreateTopics bool `yaml:"create_topics"`
 	// Partitions is the partition count of topics it creates.
 	Partitions int `yaml:"partitions"`
+	// EventBridge puts every Insight on an event bus (PutEvents).
+	EventBridge eventBridgeConfig `yaml:"eventbridge"`
+}
+
+type eventBridgeConfig struct {
+	// Bus is the event bus name or ARN ("default" for the account's
+	// default bus); empty disables EventBridge.
+	Bus string `yaml:"bus"`
+	// Source of the events; PutEvents refuses "aws." sources.
+	Source   string `yaml:"source"`
+	Endpoint string `yaml:"endpoint"`
+	Region   string `yaml:"region"`
 }
 
 type embeddedConfig struct {
@@ -65,6 +78,10 @@ func (c *serveConfig) registerFlags(f *flag.FlagSet) {
 	f.StringVar(&c.Output.Dir, "output.dir", "", "Directory for Insights files in the trail layout; empty disables it.")
 	f.BoolVar(&c.Output.CreateTopics, "output.create-topics", true, "Create missing topics on start.")
 	f.IntVar(&c.Output.Partitions, "output.partitions", 3, "Partitions of the topics it creates.")
+	f.StringVar(&c.Output.EventBridge.Bus, "output.eventbridge.bus", "", "Put every Insight on this EventBridge bus (name or ARN; \"default\" is the account's default bus) with PutEvents; empty disables it.")
+	f.StringVar(&c.Output.EventBridge.Source, "output.eventbridge.source", emitters.DefaultEventBridgeSource, "Source of the events put on EventBridge (PutEvents refuses sources beginning with \"aws.\").")
+	f.StringVar(&c.Output.EventBridge.Endpoint, "output.eventbridge.endpoint", "", "EventBridge endpoint URL; empty uses AWS.")
+	f.StringVar(&c.Output.EventBridge.Region, "output.eventbridge.region", "", "EventBridge Region; empty takes the AWS SDK's default.")
 	f.StringVar(&c.Embedded.Addr, "embedded.addr", "127.0.0.1:9092", "Listen address of the embedded broker (used when -kafka.brokers is empty).")
 	f.StringVar(&c.Embedded.DataDir, "embedded.data-dir", "", "Directory for the embedded broker's data; empty keeps it in memory.")
 	f.StringVar(&c.HTTP.Listen, "http.listen", "127.0.0.1:9464", "Address of /metrics, /healthz and /readyz; empty disables it.")
@@ -85,8 +102,11 @@ func (c *serveConfig) validate() error {
 	if err := c.Delivery.validate(); err != nil {
 		return err
 	}
-	if c.Output.InsightsTopic == "" && c.Output.Dir == "" && len(c.Delivery.Trails) == 0 {
-		return errors.New("output: set output.insights-topic or output.dir, or configure trails: Insights must go somewhere")
+	if c.Output.InsightsTopic == "" && c.Output.Dir == "" && c.Output.EventBridge.Bus == "" && len(c.Delivery.Trails) == 0 {
+		return errors.New("output: set output.insights-topic, output.dir or output.eventbridge.bus, or configure trails: Insights must go somewhere")
+	}
+	if src := c.Output.EventBridge.Source; c.Output.EventBridge.Bus != "" && (src == "" || strings.HasPrefix(src, "aws.")) {
+		return fmt.Errorf("output.eventbridge.source=%q: must be non-empty and must not begin with \"aws.\" (PutEvents refuses AWS's own sources)", src)
 	}
 	for i, tr := range c.Delivery.Trails {
 		if t := tr.NotificationTopic; t != "" && (slices.Contains(c.Kafka.Topics, t) || t == c.Output.InsightsTopic) {

@@ -12,19 +12,20 @@ import (
 // *.bad.yaml must fail with an error that names the field and the value.
 func TestServeConfigFiles(t *testing.T) {
 	bad := map[string][]string{
-		"unknown-key.bad.yaml":     {"line 3", "field topcs not found"},
-		"unknown-section.bad.yaml": {"line 1", "field detectr not found"},
-		"bad-duration.bad.yaml":    {"line 2", "often"},
-		"max-wait.bad.yaml":        {"kafka.max-wait=100ms", "at least 1s"},
-		"start-offset.bad.yaml":    {`kafka.start-offset="beginning"`, "earliest or latest"},
-		"same-topic.bad.yaml":      {`output.insights-topic="events"`, "kafka.topics[0]"},
-		"no-output.bad.yaml":       {"output", "Insights must go somewhere"},
-		"trail-no-keys.bad.yaml":   {"trails[0]", "main-trail", "signing.key-dir"},
-		"trail-selector.bad.yaml":  {"trails[0]", "readOnly", "Equals"},
-		"trail-twice.bad.yaml":     {"trails[1]", "used twice"},
-		"time-zone.bad.yaml":       {"detector.time_zones[111122223333]", "Mars/Olympus_Mons"},
-		"two-docs.bad.yaml":        {"more than one YAML document"},
-		"secret.bad.yaml":          {"field sasl_password not found"},
+		"unknown-key.bad.yaml":        {"line 3", "field topcs not found"},
+		"unknown-section.bad.yaml":    {"line 1", "field detectr not found"},
+		"bad-duration.bad.yaml":       {"line 2", "often"},
+		"max-wait.bad.yaml":           {"kafka.max-wait=100ms", "at least 1s"},
+		"start-offset.bad.yaml":       {`kafka.start-offset="beginning"`, "earliest or latest"},
+		"same-topic.bad.yaml":         {`output.insights-topic="events"`, "kafka.topics[0]"},
+		"no-output.bad.yaml":          {"output", "Insights must go somewhere"},
+		"trail-no-keys.bad.yaml":      {"trails[0]", "main-trail", "signing.key-dir"},
+		"trail-selector.bad.yaml":     {"trails[0]", "readOnly", "Equals"},
+		"trail-twice.bad.yaml":        {"trails[1]", "used twice"},
+		"time-zone.bad.yaml":          {"detector.time_zones[111122223333]", "Mars/Olympus_Mons"},
+		"two-docs.bad.yaml":           {"more than one YAML document"},
+		"secret.bad.yaml":             {"field sasl_password not found"},
+		"eventbridge-source.bad.yaml": {`output.eventbridge.source="aws.cloudtrail"`, "PutEvents refuses"},
 	}
 	files, err := filepath.Glob("testdata/config/*.yaml")
 	if err != nil || len(files) == 0 {

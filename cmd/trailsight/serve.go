@@ -14,6 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -100,12 +103,32 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, logger *slog
 	if err != nil {
 		return err
 	}
+	var eb *emitters.EventBridge
+	if c := cfg.Output.EventBridge; c.Bus != "" {
+		var opts []func(*awsconfig.LoadOptions) error
+		if c.Region != "" {
+			opts = append(opts, awsconfig.WithRegion(c.Region))
+		}
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+		if err != nil {
+			return fmt.Errorf("output.eventbridge: %w", err)
+		}
+		client := eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) {
+			if c.Endpoint != "" {
+				o.BaseEndpoint = aws.String(c.Endpoint)
+			}
+		})
+		eb = emitters.NewEventBridge(client, emitters.EventBridgeOptions{Bus: c.Bus, Source: c.Source, Registerer: reg}, logger)
+	}
 	gauges := emitters.NewInsightGauges(reg)
 	recent := newInsightLog(1000)
 	newOutput := func(string, int) (consumers.Output, error) {
 		f := emitters.Fanout{gauges, recent}
 		if topic != nil {
 			f = append(f, topic)
+		}
+		if eb != nil {
+			f = append(f, eb)
 		}
 		if cfg.Output.Dir != "" {
 			f = append(f, emitters.NewDir(cfg.Output.Dir, cloudtrail.KeyPrefix{}))

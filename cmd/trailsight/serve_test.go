@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -382,7 +383,37 @@ func TestServeEmbeddedWithKcat(t *testing.T) {
 	}
 	httpAddr := ln.Addr().String()
 	ln.Close()
+	// EventBridge: a local server takes PutEvents as the service would,
+	// through the SDK's default credential chain.
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	var ebMu sync.Mutex
+	ebIDs := map[string]bool{}
+	eb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Entries []struct{ Source, DetailType, Detail, EventBusName string }
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || r.Header.Get("X-Amz-Target") != "AWSEvents.PutEvents" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		ebMu.Lock()
+		defer ebMu.Unlock()
+		var res []map[string]string
+		for _, e := range req.Entries {
+			rec, err := cloudtrail.DecodeInsightRecord([]byte(e.Detail))
+			if err != nil || e.Source != "trailsight" || e.DetailType != "AWS Insight via CloudTrail" || e.EventBusName != "insights" {
+				t.Errorf("PutEvents entry: source %q, detail-type %q, bus %q: %v", e.Source, e.DetailType, e.EventBusName, err)
+			}
+			ebIDs[rec.EventID] = true
+			res = append(res, map[string]string{"EventId": rec.EventID})
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_ = json.NewEncoder(w).Encode(map[string]any{"Entries": res, "FailedEntryCount": 0})
+	}))
+	defer eb.Close()
 	cfg, _, err := loadServeConfig([]string{"-embedded.addr=127.0.0.1:0", "-http.listen=" + httpAddr, "-http.pprof", "-output.dir=" + out,
+		"-output.eventbridge.bus=insights", "-output.eventbridge.endpoint=" + eb.URL, "-output.eventbridge.region=eu-west-1",
 		"-detector.warm-up=24h", "-kafka.idle-advance=0", "-kafka.checkpoint-interval=100ms"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -547,6 +578,11 @@ func TestServeEmbeddedWithKcat(t *testing.T) {
 	}
 	if !maps.Equal(fileIDs, topicIDs) {
 		t.Errorf("kcat read %d records from the Insights topic, the files hold %d; they differ", len(topicIDs), len(fileIDs))
+	}
+	ebMu.Lock()
+	defer ebMu.Unlock()
+	if !maps.Equal(ebIDs, topicIDs) {
+		t.Errorf("EventBridge got %d records, the Insights topic %d; they differ", len(ebIDs), len(topicIDs))
 	}
 	t.Logf("kcat: %d messages in, %d Insights records out (topic and files agree), 1 dead letter", lines, len(topicIDs))
 }
