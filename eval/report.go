@@ -50,6 +50,8 @@ type Report struct {
 	Attribution AttributionScore `json:"attribution"`
 
 	FalsePositiveList []FalsePositive `json:"false_positive_list"`
+	// Missed lists the target labels no Insight detected.
+	Missed []Label `json:"missed"`
 }
 
 // KindScore is recall and delay for one label kind.
@@ -160,6 +162,16 @@ func (r *Report) WriteTable(w io.Writer) {
 		tw.Flush()
 	}
 
+	if len(r.Missed) > 0 {
+		p("\nmissed label\tkind\tstart\tduration\n")
+		for _, l := range r.Missed {
+			k := l.Account + "/" + l.Region + "/" + l.EventSource + "/" + l.EventName
+			if l.ErrorCode != "" {
+				k += "/" + l.ErrorCode
+			}
+			p("%s/%s\t%s\t%s\t%dm\n", k, l.Type, l.Kind, l.Start.UTC().Format("2006-01-02T15:04Z"), int(l.End.Sub(l.Start)/time.Minute))
+		}
+	}
 	if len(r.FalsePositiveList) > 0 {
 		p("\nfalse positive\tstart\tduration\tbaseline avg\tinsight avg\ttraps\n")
 		for _, f := range r.FalsePositiveList {

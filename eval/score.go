@@ -269,6 +269,7 @@ func Score(labels []Label, insights []Delivered, truth Truth, opt Options) *Repo
 		Insights:          len(ins),
 		SeriesDays:        opt.SeriesDays,
 		FalsePositiveList: []FalsePositive{},
+		Missed:            []Label{},
 	}
 
 	hits, incident := match(labels, ins, tol)
@@ -386,6 +387,9 @@ func scoreLabels(r *Report, labels []Label, hits [][]*insight) []KindScore {
 			r.Labels++
 		}
 		if len(hits[i]) == 0 {
+			if kk.target {
+				r.Missed = append(r.Missed, *l)
+			}
 			continue
 		}
 		k.Detected++

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -189,6 +190,8 @@ func TestScore(t *testing.T) {
 			{Key: key(describe), SharedEventID: "i6", Start: at("18:10"), DurationMinutes: 5, BaselineAverage: 1, InsightAverage: 8, Traps: []string{"trap_readonly_spike"}},
 			{Key: key(assumeRole), SharedEventID: "i7", Start: at("20:05"), DurationMinutes: 2, InsightAverage: 4, Traps: []string{"trap_duplicate_delivery"}},
 		},
+		// The second provisioning spike: no Insight on its API.
+		Missed: []Label{labels[slices.IndexFunc(labels, func(l Label) bool { return l.ID == "l2" })]},
 	}
 	if diff := cmp.Diff(want, got, approx); diff != "" {
 		t.Errorf("Score (-want +got):\n%s", diff)
