@@ -60,17 +60,12 @@ func finite(v float64) float64 {
 
 // seriesView is one series as the live view serves it.
 type seriesView struct {
-	Account     string           `json:"account"`
-	Region      string           `json:"region"`
-	EventSource string           `json:"event_source"`
-	EventName   string           `json:"event_name"`
-	InsightType string           `json:"insight_type"`
-	ErrorCode   string           `json:"error_code,omitempty"`
-	Partition   string           `json:"partition"` // topic/partition that owns it
-	Watermark   time.Time        `json:"watermark"`
-	Rules       detectorRules    `json:"rules"` // the instance's decision rule
-	Points      []detector.Point `json:"points"`
-	Insights    []liveInsight    `json:"insights"`
+	eval.Key                   // the series, in the evaluation's JSON form
+	Partition string           `json:"partition"` // topic/partition that owns it
+	Watermark time.Time        `json:"watermark"`
+	Rules     detectorRules    `json:"rules"` // the instance's decision rule
+	Points    []detector.Point `json:"points"`
+	Insights  []liveInsight    `json:"insights"`
 }
 
 func (v *seriesView) key() detector.Key {
@@ -165,8 +160,8 @@ func (lv *liveView) insights(w http.ResponseWriter, _ *http.Request) {
 // view answers a series query: by key, or by an Insight's eventID or
 // sharedEventID.
 func (lv *liveView) view(q url.Values) (*seriesView, int, error) {
-	v := &seriesView{Rules: lv.rules, Account: q.Get("account"), Region: q.Get("region"), EventSource: q.Get("source"),
-		EventName: q.Get("name"), ErrorCode: q.Get("error_code"), InsightType: detector.APICallRate.String()}
+	v := &seriesView{Rules: lv.rules, Key: eval.Key{Account: q.Get("account"), Region: q.Get("region"), EventSource: q.Get("source"),
+		EventName: q.Get("name"), ErrorCode: q.Get("error_code"), InsightType: detector.APICallRate.String()}}
 	if v.ErrorCode != "" {
 		v.InsightType = detector.APIErrorRate.String()
 	}
