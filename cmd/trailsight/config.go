@@ -84,7 +84,7 @@ func (c *serveConfig) registerFlags(f *flag.FlagSet) {
 	f.StringVar(&c.Output.EventBridge.Region, "output.eventbridge.region", "", "EventBridge Region; empty takes the AWS SDK's default.")
 	f.StringVar(&c.Embedded.Addr, "embedded.addr", "127.0.0.1:9092", "Listen address of the embedded broker (used when -kafka.brokers is empty).")
 	f.StringVar(&c.Embedded.DataDir, "embedded.data-dir", "", "Directory for the embedded broker's data; empty keeps it in memory.")
-	f.StringVar(&c.HTTP.Listen, "http.listen", "127.0.0.1:9464", "Address of /metrics, /healthz and /readyz; empty disables it.")
+	f.StringVar(&c.HTTP.Listen, "http.listen", "127.0.0.1:9464", "Address of /metrics, /healthz, /readyz and the live view of recent Insights (/, /api/v1/...); empty disables it.")
 	f.BoolVar(&c.HTTP.Pprof, "http.pprof", false, "Also serve Go's profiles under /debug/pprof/ (CPU, heap, goroutines).")
 	c.Delivery.registerFlags(f)
 }

@@ -123,7 +123,7 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, logger *slog
 	gauges := emitters.NewInsightGauges(reg)
 	recent := newInsightLog(1000)
 	newOutput := func(string, int) (consumers.Output, error) {
-		f := emitters.Fanout{gauges, recent}
+		f := emitters.Fanout{gauges}
 		if topic != nil {
 			f = append(f, topic)
 		}
@@ -133,6 +133,8 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, logger *slog
 		if cfg.Output.Dir != "" {
 			f = append(f, emitters.NewDir(cfg.Output.Dir, cloudtrail.KeyPrefix{}))
 		}
+		// Last: the live view lists what went out.
+		f = append(f, recent)
 		if len(dl.trails) == 0 {
 			return f, nil
 		}
