@@ -72,10 +72,18 @@ func (e *Engine) routine(s *series, from, to int64) bool {
 	if h == nil || s.id.typ != APICallRate {
 		return false
 	}
-	var top uint32
-	var topN, sum float64
+	// The calls by principal: the sessions of a role (one per instance of
+	// a fleet, say) are the role, as in learnPrincipals, so a fleet's
+	// agents lead together.
+	by := map[uint32]float64{}
+	var sum float64
 	for v, n := range h.vals[0] {
 		sum += n
+		by[e.vals.id(principal(e.vals.strs[v]))] += n
+	}
+	var top uint32
+	var topN float64
+	for v, n := range by {
 		if n > topN || (n == topN && v < top) {
 			top, topN = v, n
 		}
@@ -83,7 +91,7 @@ func (e *Engine) routine(s *series, from, to int64) bool {
 	if sum == 0 || topN < sum/2 {
 		return false // no leading principal
 	}
-	p := s.reg.actors[e.vals.id(principal(e.vals.strs[top]))]
+	p := s.reg.actors[top]
 	if p == nil || p.peak == 0 {
 		return false
 	}
