@@ -1,7 +1,6 @@
 package consumers
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -104,6 +103,18 @@ type Batch struct {
 	// Err is set when the whole file could not be read or decoded; the
 	// replay counts it and goes on.
 	Err error
+
+	// The buffers behind Events, kept for the next file (ReadFiles
+	// recycles batches): the file's bytes, which non-gzip records' Raw
+	// alias, and the arena of gzip records' Raw.
+	data  []byte
+	arena []byte
+	spans [][2]int
+}
+
+// reset empties b for the next file, keeping its buffers.
+func (b *Batch) reset(f File) {
+	*b = Batch{File: f, Events: b.Events[:0], data: b.data[:0], arena: b.arena[:0], spans: b.spans[:0]}
 }
 
 // MaxFileSize bounds what one input file may hold once inflated (a
@@ -113,6 +124,10 @@ const MaxFileSize = 1 << 30
 // ReadFiles decodes files on workers goroutines and calls fn with each
 // file's Batch in the order of files. fn runs on the calling goroutine.
 // Digest and Insights files are passed through with no events.
+//
+// The Batch, its Events and their Raw are valid until fn returns: ReadFiles
+// recycles batches, so decoding a file allocates next to nothing once the
+// first few are read (the strings of an Event are its own and stay valid).
 func ReadFiles(ctx context.Context, files []File, workers int, fn func(*Batch) error) error {
 	if workers < 1 {
 		workers = 1
@@ -123,8 +138,10 @@ func ReadFiles(ctx context.Context, files []File, workers int, fn func(*Batch) e
 	}
 	jobs := make(chan job)
 	// Results are handed over in order through a window of pending jobs,
-	// so at most 2*workers decoded files are held at once.
+	// so at most 2*workers decoded files are held at once; as many
+	// batches, and one per worker at work, circulate through free.
 	pending := make(chan job, 2*workers)
+	free := make(chan *Batch, 3*workers+1)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -134,7 +151,14 @@ func ReadFiles(ctx context.Context, files []File, workers int, fn func(*Batch) e
 			defer wg.Done()
 			dec := cloudtrail.NewDecoder()
 			for j := range jobs {
-				j.done <- readFile(dec, files[j.i])
+				var b *Batch
+				select {
+				case b = <-free:
+				default:
+					b = &Batch{}
+				}
+				readFile(dec, files[j.i], b)
+				j.done <- b
 			}
 		}()
 	}
@@ -164,6 +188,10 @@ func ReadFiles(ctx context.Context, files []File, workers int, fn func(*Batch) e
 					cancel()
 				}
 			}
+			select {
+			case free <- b:
+			default:
+			}
 		case <-ctx.Done():
 			// The producer may have stopped before handing j to a
 			// worker, and then its result never comes.
@@ -176,41 +204,54 @@ func ReadFiles(ctx context.Context, files []File, workers int, fn func(*Batch) e
 	return err
 }
 
-func readFile(dec *cloudtrail.Decoder, f File) *Batch {
-	b := &Batch{File: f}
+// readFile reads and decodes f into b.
+func readFile(dec *cloudtrail.Decoder, f File, b *Batch) {
+	b.reset(f)
 	if f.Kind == cloudtrail.FileDigest || f.Kind == cloudtrail.FileInsight {
-		return b
+		return
 	}
-	var data []byte
 	var err error
 	if f.Path == "-" {
-		data, err = io.ReadAll(io.LimitReader(os.Stdin, MaxFileSize))
+		b.data, err = io.ReadAll(io.LimitReader(os.Stdin, MaxFileSize))
 	} else {
-		data, err = readLimited(f.Path)
+		b.data, err = readLimited(f.Path, b.data)
 	}
 	if err != nil {
 		b.Err = err
-		return b
+		return
 	}
-	b.Bytes = int64(len(data))
-	b.Stats, b.Err = decodeInto(dec, data, b)
-	return b
+	b.Bytes = int64(len(b.data))
+	b.Stats, b.Err = decodeInto(dec, b.data, b)
 }
 
-func readLimited(path string) ([]byte, error) {
+// readLimited reads the file at path into buf (grown as needed).
+func readLimited(path string, buf []byte) ([]byte, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	data, err := io.ReadAll(io.LimitReader(bufio.NewReader(fh), MaxFileSize+1))
-	if err != nil {
-		return nil, err
+	// The size is a hint: the file may change while it is read.
+	if fi, err := fh.Stat(); err == nil && fi.Size() < MaxFileSize && int64(cap(buf)) < fi.Size()+1 {
+		buf = make([]byte, 0, fi.Size()+1)
 	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("read %s: larger than %d bytes", path, MaxFileSize)
+	data := buf[:0]
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := fh.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if len(data) > MaxFileSize {
+			return nil, fmt.Errorf("read %s: larger than %d bytes", path, MaxFileSize)
+		}
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return data, nil
 }
 
 // decodeInto decodes data into b.Events. Each Event's Raw stays valid as
@@ -219,12 +260,10 @@ func readLimited(path string) ([]byte, error) {
 // in one arena per file.
 func decodeInto(dec *cloudtrail.Decoder, data []byte, b *Batch) (cloudtrail.BodyStats, error) {
 	gz := len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b
-	var arena []byte
-	var spans [][2]int
 	st, err := dec.DecodeBody(data, func(ev *cloudtrail.Event) {
 		if gz {
-			spans = append(spans, [2]int{len(arena), len(arena) + len(ev.Raw)})
-			arena = append(arena, ev.Raw...)
+			b.spans = append(b.spans, [2]int{len(b.arena), len(b.arena) + len(ev.Raw)})
+			b.arena = append(b.arena, ev.Raw...)
 		}
 		b.Events = append(b.Events, *ev)
 	}, func(de cloudtrail.DecodeError) {
@@ -240,8 +279,8 @@ func decodeInto(dec *cloudtrail.Decoder, data []byte, b *Batch) (cloudtrail.Body
 		}
 		b.Invalid[de.Reason]++
 	}
-	for i, sp := range spans {
-		b.Events[i].Raw = arena[sp[0]:sp[1]:sp[1]]
+	for i, sp := range b.spans {
+		b.Events[i].Raw = b.arena[sp[0]:sp[1]:sp[1]]
 	}
 	return st, err
 }

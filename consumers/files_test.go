@@ -2,6 +2,7 @@ package consumers_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -167,6 +168,16 @@ type batchSummary struct {
 func summarize(b *consumers.Batch) batchSummary {
 	s := batchSummary{Path: filepath.Base(b.File.Path), Invalid: b.Invalid, Err: b.Err != nil, Digest: b.Stats.Digest}
 	for _, ev := range b.Events {
+		// Each record's Raw is its own text, also in a gzip file (whose
+		// records are copied out of the Decoder's buffer) and in a
+		// recycled Batch: a mismatch shows up as a wrong event ID.
+		var raw struct {
+			EventID string `json:"eventID"`
+		}
+		if err := json.Unmarshal(ev.Raw, &raw); err != nil || raw.EventID != ev.EventID {
+			s.EventIDs = append(s.EventIDs, fmt.Sprintf("%s (Raw says %q: %v)", ev.EventID, raw.EventID, err))
+			continue
+		}
 		s.EventIDs = append(s.EventIDs, ev.EventID)
 	}
 	return s
