@@ -226,6 +226,10 @@ func (lv *liveView) plot(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(liveChart(v, time.Time{}, time.Time{}).SVG())
 }
 
+// indexCharts is how many Insights the page charts: each chart is a
+// request into the partitions.
+const indexCharts = 50
+
 // index lists the recent Insights, newest first, each with the chart of
 // its series as this instance holds it now.
 func (lv *liveView) index(w http.ResponseWriter, _ *http.Request) {
@@ -233,12 +237,12 @@ func (lv *liveView) index(w http.ResponseWriter, _ *http.Request) {
 	var b strings.Builder
 	b.WriteString("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>trailsight: recent Insights</title>\n" +
 		"<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;text-align:left}img{display:block;margin:1em 0 2em}</style></head><body>\n" +
-		"<h1>Recent Insights</h1>\n<p>Each series as this instance holds it now: about the last two hours, minute by minute.</p>\n")
+		"<h1>Recent Insights</h1>\n<p>The newest Insights (up to 50; all of them at /api/v1/insights), each series as this instance holds it now: about the last two hours, minute by minute.</p>\n")
 	if len(recent) == 0 {
 		b.WriteString("<p>No Insight yet.</p>\n")
 	}
 	charted := map[string]bool{}
-	for i := len(recent) - 1; i >= 0; i-- {
+	for i := len(recent) - 1; i >= 0 && len(charted) < indexCharts; i-- {
 		r := &recent[i].rec
 		if charted[r.SharedEventID] {
 			continue // its Start, once its End is listed
