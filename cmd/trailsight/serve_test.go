@@ -463,6 +463,29 @@ func TestServeEmbeddedWithKcat(t *testing.T) {
 	}
 	in.WriteString("111122223333\tthis is not a CloudTrail record\n")
 	lines++
+	// While the partitions consume, the live view asks them for their
+	// series and Insights again and again: under -race, any state the
+	// worker and a query share without the partition's lock is a failure.
+	stopLive := make(chan struct{})
+	liveDone := make(chan int)
+	go func() {
+		n := 0
+		defer func() { liveDone <- n }()
+		for {
+			select {
+			case <-stopLive:
+				return
+			default:
+			}
+			for _, path := range []string{"/api/v1/insights", "/", "/api/v1/series?account=111122223333&region=us-east-1&source=ec2.amazonaws.com&name=RunInstances"} {
+				if resp, err := http.Get("http://" + httpAddr + path); err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					n++
+				}
+			}
+		}
+	}()
 	cmd := exec.Command(kcat, "-b", brokers[0], "-P", "-t", "cloudtrail-events", "-K", "\t", "-z", "gzip", "-X", "message.max.bytes=10000000")
 	cmd.Stdin = &in
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -492,6 +515,8 @@ func TestServeEmbeddedWithKcat(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	close(stopLive)
+	t.Logf("the live view answered %d requests during consumption", <-liveDone)
 	// -http.pprof serves Go's profiles beside the metrics.
 	if resp, err := http.Get("http://" + httpAddr + "/debug/pprof/goroutine?debug=1"); err != nil {
 		t.Error(err)
