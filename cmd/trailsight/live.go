@@ -195,6 +195,11 @@ func (lv *liveView) view(q url.Values) (*seriesView, int, error) {
 	for i := range v.Points {
 		p := &v.Points[i]
 		p.Expected, p.Band, p.ExpectedMinute, p.BandMinute = finite(p.Expected), finite(p.Band), finite(p.ExpectedMinute), finite(p.BandMinute)
+		for _, ps := range [][]float64{p.SpikeP[:], p.DropP[:], p.BlockDropP[:]} {
+			for j := range ps {
+				ps[j] = finite(ps[j])
+			}
+		}
 	}
 	v.Insights = []liveInsight{}
 	for _, li := range recent {
