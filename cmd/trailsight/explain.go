@@ -29,7 +29,7 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cfg.RegisterFlags(fs)
 	data := fs.String("data", "", "The trail the Insight came from: the PATHs a replay was given, comma-separated.")
 	insights := fs.String("insights", "", "Where the Insight is: an Insights file, or a directory of them (the replay's -out).")
-	server := fs.String("server", "", "A running `trailsight serve` (its -http.listen, e.g. http://127.0.0.1:9090) that emitted the Insight or holds it open: explain it from the minutes it holds now (about the last two hours) instead of a replay.")
+	server := fs.String("server", "", "A running `trailsight serve` (its -http.listen, e.g. http://127.0.0.1:9464) that emitted the Insight or holds it open: explain it from the minutes it holds now (about the last two hours) instead of a replay.")
 	before := fs.Duration("before", time.Hour, "How much to show before the Insight's start.")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: trailsight explain -data PATH[,PATH] -insights FILE|DIR [flags] EVENT-ID\n"+

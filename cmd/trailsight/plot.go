@@ -34,7 +34,7 @@ func runPlot(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	from := fs.String("from", "", "First minute (RFC 3339; required).")
 	to := fs.String("to", "", "Last minute (RFC 3339; required).")
 	out := fs.String("out", "", "SVG file to write; - or empty writes to stdout.")
-	server := fs.String("server", "", "A running `trailsight serve` (its -http.listen, e.g. http://127.0.0.1:9090): plot the series as it holds it now, about the last two hours, instead of replaying a trail.")
+	server := fs.String("server", "", "A running `trailsight serve` (its -http.listen, e.g. http://127.0.0.1:9464): plot the series as it holds it now, about the last two hours, instead of replaying a trail.")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: trailsight plot -account A -source S -name N [-region R] [-error-code C] -from T -to T [-out FILE.svg] PATH...\n"+
 			"       trailsight plot -server URL -account A -source S -name N [-region R] [-error-code C] [-from T] [-to T] [-out FILE.svg]\n\nFlags:")
