@@ -59,7 +59,7 @@ func (e *Engine) trace(s *series, m int64, c float64) {
 }
 
 // Recent returns the closed minutes that series k still holds one by one
-// (about the last two hours: baseline.MinutesKept), oldest first, as the
+// (at most the last two hours: baseline.MinutesKept), oldest first, as the
 // model sees them now: what a running instance can show of a series
 // without having traced it. Minutes older than learnLag were learned since
 // they closed, so their expectations are those of the model that learned
@@ -71,7 +71,11 @@ func (e *Engine) Recent(k Key) (pts []Point, ok bool) {
 	if s == nil || e.closed == 0 {
 		return nil, s != nil
 	}
-	from := max(s.counts.Head()-baseline.MinutesKept+1, s.reg.first)
+	// The last MinutesKept closed minutes, or fewer when the series holds
+	// fewer: after its newest call (Head) every minute is known to be 0,
+	// before the ring nothing is known.
+	from := max(e.closed, s.counts.Head()) - baseline.MinutesKept + 1
+	from = max(from, s.reg.first)
 	for m := from; m <= e.closed; m++ {
 		open := s.al != nil && m >= s.al.start
 		pts = append(pts, e.point(s, m, s.counts.Get(m), open))

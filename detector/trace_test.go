@@ -81,4 +81,22 @@ func TestRecentAgreesWithTrace(t *testing.T) {
 	if pts, ok := e.Recent(other); ok || pts != nil {
 		t.Errorf("Recent of an unknown series: %d points, ok=%v", len(pts), ok)
 	}
+
+	// Five hours on, with only another API called, the series holds its
+	// last two hours: silent, and no more than that.
+	for i := last + 1; i <= last+300; i++ {
+		if err := e.Advance(ctx, s.t0.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		s.minute(i, 2, "CreateTags", "", "arn:aws:iam::111122223333:role/app", true)
+	}
+	pts, _ = e.Recent(k)
+	if len(pts) != baseline.MinutesKept || !pts[len(pts)-1].Minute.Equal(e.Watermark()) {
+		t.Fatalf("an idle series: %d points up to %s; want %d up to the watermark %s", len(pts), pts[len(pts)-1].Minute, baseline.MinutesKept, e.Watermark())
+	}
+	for _, p := range pts {
+		if p.Count != 0 {
+			t.Fatalf("%s: count %v in the silent hours", p.Minute, p.Count)
+		}
+	}
 }
