@@ -123,6 +123,12 @@ func TestLiveView(t *testing.T) {
 			t.Errorf("the live SVG lacks %q", want)
 		}
 	}
+	// By the Insight's ID, the same chart.
+	byID := filepath.Join(t.TempDir(), "by-id.svg")
+	mustRun(t, "plot", "-server", srv.URL, "-id", rec.SharedEventID, "-out", byID)
+	if svg2, err := os.ReadFile(byID); err != nil || string(svg2) != string(svg) {
+		t.Errorf("plot -server -id draws another chart than the series' key (%v)", err)
+	}
 
 	r = mustRun(t, "explain", "-server", srv.URL, rec.EventID)
 	for _, want := range []string{"Why it started: a spike", "-detector.start-p", "INSIGHT", "Top userIdentityArn", k.EventName} {

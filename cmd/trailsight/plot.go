@@ -35,18 +35,21 @@ func runPlot(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	to := fs.String("to", "", "Last minute (RFC 3339; required).")
 	out := fs.String("out", "", "SVG file to write; - or empty writes to stdout.")
 	server := fs.String("server", "", "A running `trailsight serve` (its -http.listen, e.g. http://127.0.0.1:9464): plot the series as it holds it now, about the last two hours, instead of replaying a trail.")
+	id := fs.String("id", "", "With -server: the series of this Insight (its eventID or sharedEventID), instead of -account, -source and -name.")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: trailsight plot -account A -source S -name N [-region R] [-error-code C] -from T -to T [-out FILE.svg] PATH...\n"+
-			"       trailsight plot -server URL -account A -source S -name N [-region R] [-error-code C] [-from T] [-to T] [-out FILE.svg]\n\nFlags:")
+			"       trailsight plot -server URL -account A -source S -name N [-region R] [-error-code C] [-from T] [-to T] [-out FILE.svg]\n"+
+			"       trailsight plot -server URL -id EVENT-ID [-out FILE.svg]\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	live := *server != ""
-	if k.Account == "" || k.EventSource == "" || k.EventName == "" || (!live && (fs.NArg() == 0 || *from == "" || *to == "")) || (live && fs.NArg() > 0) {
+	byID := live && *id != ""
+	if (!byID && (k.Account == "" || k.EventSource == "" || k.EventName == "")) || (!live && (fs.NArg() == 0 || *from == "" || *to == "" || *id != "")) || (live && fs.NArg() > 0) {
 		fs.Usage()
-		return errors.New("plot: -account, -source, -name and either -from, -to and a PATH, or -server, are required")
+		return errors.New("plot: -account, -source, -name and either -from, -to and a PATH, or -server; or -server and -id")
 	}
 	var t0, t1 time.Time
 	var err error
@@ -66,8 +69,12 @@ func runPlot(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	var c *eval.Chart
 	if live {
-		v, err := fetchSeries(ctx, *server, url.Values{"account": {k.Account}, "region": {k.Region}, "source": {k.EventSource},
-			"name": {k.EventName}, "error_code": {k.ErrorCode}})
+		q := url.Values{"account": {k.Account}, "region": {k.Region}, "source": {k.EventSource},
+			"name": {k.EventName}, "error_code": {k.ErrorCode}}
+		if byID {
+			q = url.Values{"id": {*id}}
+		}
+		v, err := fetchSeries(ctx, *server, q)
 		if err != nil {
 			return err
 		}
