@@ -207,19 +207,11 @@ func openDelivery(ctx context.Context, c *deliveryConfig, now time.Time, topics 
 		}
 		if tc.SNSTopicARN != "" {
 			if snsClient == nil {
-				var opts []func(*awsconfig.LoadOptions) error
-				if c.SNS.Region != "" {
-					opts = append(opts, awsconfig.WithRegion(c.SNS.Region))
-				}
-				awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+				awsCfg, endpoint, err := loadAWSConfig(ctx, c.SNS.Region, c.SNS.Endpoint)
 				if err != nil {
 					return nil, fmt.Errorf("sns: %w", err)
 				}
-				snsClient = sns.NewFromConfig(awsCfg, func(o *sns.Options) {
-					if c.SNS.Endpoint != "" {
-						o.BaseEndpoint = aws.String(c.SNS.Endpoint)
-					}
-				})
+				snsClient = sns.NewFromConfig(awsCfg, func(o *sns.Options) { o.BaseEndpoint = endpoint })
 			}
 			notifiers = append(notifiers, emitters.NewSNSNotifier(snsClient, tc.SNSTopicARN, retry.Policy{}, logger))
 		}
@@ -501,4 +493,23 @@ func (t *trailTap) RestoreState(b []byte) error {
 		t.log.Warn("checkpoint holds no state of a trail: it starts afresh (its digest chains restart)", "trail", name)
 	}
 	return nil
+}
+
+// loadAWSConfig loads the AWS SDK's default configuration (credentials
+// from its usual chain) in region, or the SDK's default Region when empty,
+// and returns endpoint as a client's BaseEndpoint (nil: AWS's own).
+func loadAWSConfig(ctx context.Context, region, endpoint string) (aws.Config, *string, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if region != "" {
+		opts = append(opts, awsconfig.WithRegion(region))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, nil, err
+	}
+	var base *string
+	if endpoint != "" {
+		base = aws.String(endpoint)
+	}
+	return cfg, base, nil
 }

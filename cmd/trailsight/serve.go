@@ -14,8 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -105,19 +103,11 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, logger *slog
 	}
 	var eb *emitters.EventBridge
 	if c := cfg.Output.EventBridge; c.Bus != "" {
-		var opts []func(*awsconfig.LoadOptions) error
-		if c.Region != "" {
-			opts = append(opts, awsconfig.WithRegion(c.Region))
-		}
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+		awsCfg, endpoint, err := loadAWSConfig(ctx, c.Region, c.Endpoint)
 		if err != nil {
 			return fmt.Errorf("output.eventbridge: %w", err)
 		}
-		client := eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) {
-			if c.Endpoint != "" {
-				o.BaseEndpoint = aws.String(c.Endpoint)
-			}
-		})
+		client := eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.BaseEndpoint = endpoint })
 		eb = emitters.NewEventBridge(client, emitters.EventBridgeOptions{Bus: c.Bus, Source: c.Source, Registerer: reg}, logger)
 	}
 	gauges := emitters.NewInsightGauges(reg)
