@@ -55,7 +55,8 @@ func (k Key) String() string {
 	return s
 }
 
-func recordKey(r *cloudtrail.InsightRecord) Key {
+// RecordKey returns the series an Insights record is about.
+func RecordKey(r *cloudtrail.InsightRecord) Key {
 	k := Key{
 		Account:     r.RecipientAccountID,
 		Region:      r.AWSRegion,
@@ -122,7 +123,7 @@ func pairInsights(ds []Delivered, end time.Time) []*insight {
 		d := &ds[i]
 		in := byID[d.Record.SharedEventID]
 		if in == nil {
-			in = &insight{id: d.Record.SharedEventID, key: recordKey(&d.Record)}
+			in = &insight{id: d.Record.SharedEventID, key: RecordKey(&d.Record)}
 			byID[in.id] = in
 			out = append(out, in)
 		}

@@ -94,13 +94,18 @@ func pick[T any](recs []T, rec func(*T) *cloudtrail.InsightRecord, id string) *T
 	return start
 }
 
+// insightStart returns the first minute of the Insight a record belongs
+// to: an End's eventTime is the end, Start + insightDuration (§2.5).
+func insightStart(rec *cloudtrail.InsightRecord) time.Time {
+	if rec.State == cloudtrail.StateEnd {
+		return rec.EventTime.Add(-time.Duration(rec.InsightDuration) * time.Minute)
+	}
+	return rec.EventTime
+}
+
 // span returns an Insight's first minute and the window explain shows.
 func span(rec *cloudtrail.InsightRecord, before time.Duration) (from, t0, t1 time.Time) {
-	// An End's eventTime is the end, Start + insightDuration (§2.5).
-	from = rec.EventTime
-	if rec.State == cloudtrail.StateEnd {
-		from = rec.EventTime.Add(-time.Duration(rec.InsightDuration) * time.Minute)
-	}
+	from = insightStart(rec)
 	return from, from.Add(-before), from.Add(time.Duration(rec.InsightDuration+10) * time.Minute)
 }
 
@@ -114,11 +119,7 @@ func explainReplay(ctx context.Context, cfg detector.Config, data, insights, id 
 		return nil, fmt.Errorf("explain: no Insight %s in %s", id, insights)
 	}
 	from, t0, t1 := span(rec, before)
-	k := detector.Key{Account: rec.RecipientAccountID, Region: rec.AWSRegion, EventSource: rec.EventSource,
-		EventName: rec.EventName, ErrorCode: rec.ErrorCode, Type: detector.APICallRate}
-	if rec.InsightType == detector.APIErrorRate.String() {
-		k.Type = detector.APIErrorRate
-	}
+	k := detectorKey(eval.RecordKey(rec))
 	paths := splitList(data)
 	if m, err := datasets.LoadManifest(paths[0]); err == nil {
 		cfg.TimeZones = m.TimeZones()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -52,7 +53,7 @@ func newLiveInsight(in *detector.Insight) liveInsight {
 // finite keeps JSON encodable: a probability that underflowed, or an
 // expectation of a series never seen, is still a number.
 func finite(v float64) float64 {
-	if v != v || v > 1e300 || v < -1e300 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0
 	}
 	return v
@@ -68,13 +69,16 @@ type seriesView struct {
 	Insights  []liveInsight    `json:"insights"`
 }
 
-func (v *seriesView) key() detector.Key {
-	k := detector.Key{Account: v.Account, Region: v.Region, EventSource: v.EventSource, EventName: v.EventName,
-		ErrorCode: v.ErrorCode, Type: detector.APICallRate}
-	if v.InsightType == detector.APIErrorRate.String() {
-		k.Type = detector.APIErrorRate
+func (v *seriesView) key() detector.Key { return detectorKey(v.Key) }
+
+// detectorKey is the detector's form of a series key.
+func detectorKey(k eval.Key) detector.Key {
+	dk := detector.Key{Account: k.Account, Region: k.Region, EventSource: k.EventSource, EventName: k.EventName,
+		ErrorCode: k.ErrorCode, Type: detector.APICallRate}
+	if k.InsightType == detector.APIErrorRate.String() {
+		dk.Type = detector.APIErrorRate
 	}
-	return k
+	return dk
 }
 
 // insightLog keeps the newest Insights this process emitted, each record
@@ -171,9 +175,7 @@ func (lv *liveView) view(q url.Values) (*seriesView, int, error) {
 		if i < 0 {
 			return nil, http.StatusNotFound, fmt.Errorf("no recent or open Insight has the ID %q", id)
 		}
-		r := &recent[i].rec
-		v.Account, v.Region, v.EventSource, v.EventName, v.ErrorCode, v.InsightType =
-			r.RecipientAccountID, r.AWSRegion, r.EventSource, r.EventName, r.ErrorCode, r.InsightType
+		v.Key = eval.RecordKey(&recent[i].rec)
 	}
 	if v.Account == "" || v.Region == "" || v.EventSource == "" || v.EventName == "" {
 		return nil, http.StatusBadRequest, errors.New("give account, region, source and name (and error_code for an error-rate series), or id")
@@ -197,7 +199,7 @@ func (lv *liveView) view(q url.Values) (*seriesView, int, error) {
 		p.Expected, p.Band, p.ExpectedMinute, p.BandMinute = finite(p.Expected), finite(p.Band), finite(p.ExpectedMinute), finite(p.BandMinute)
 		for _, ps := range [][]float64{p.SpikeP[:], p.DropP[:], p.BlockDropP[:]} {
 			for j := range ps {
-				if ps[j] != ps[j] {
+				if math.IsNaN(ps[j]) {
 					ps[j] = 1 // as for a test that did not apply
 				}
 			}
@@ -205,9 +207,7 @@ func (lv *liveView) view(q url.Values) (*seriesView, int, error) {
 	}
 	v.Insights = []liveInsight{}
 	for _, li := range recent {
-		r := &li.rec
-		if r.RecipientAccountID == k.Account && r.AWSRegion == k.Region && r.EventSource == k.EventSource &&
-			r.EventName == k.EventName && r.ErrorCode == k.ErrorCode && r.InsightType == k.Type.String() {
+		if eval.RecordKey(&li.rec) == v.Key {
 			v.Insights = append(v.Insights, li)
 		}
 	}
@@ -243,7 +243,7 @@ func (lv *liveView) index(w http.ResponseWriter, _ *http.Request) {
 	recent := lv.recent()
 	var b strings.Builder
 	b.WriteString("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>trailsight: recent Insights</title>\n" +
-		"<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;text-align:left}img{display:block;margin:1em 0 2em}</style></head><body>\n" +
+		"<style>body{font-family:sans-serif;margin:2em}img{display:block;margin:1em 0 2em}</style></head><body>\n" +
 		"<h1>Recent Insights</h1>\n<p>The newest Insights (up to 50; all of them at /api/v1/insights), each series as this instance holds it now: about the last two hours, minute by minute.</p>\n")
 	if len(recent) == 0 {
 		b.WriteString("<p>No Insight yet.</p>\n")

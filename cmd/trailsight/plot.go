@@ -131,10 +131,7 @@ func addWindows(c *eval.Chart, ins []liveInsight, t0, t1 time.Time) {
 	index := map[string]int{} // sharedEventID → window
 	for _, li := range ins {
 		r := &li.rec
-		start := r.EventTime
-		if r.State == cloudtrail.StateEnd {
-			start = r.EventTime.Add(-time.Duration(r.InsightDuration) * time.Minute)
-		}
+		start := insightStart(r)
 		i, ok := index[r.SharedEventID]
 		if !ok {
 			i = len(c.Windows)
