@@ -1,6 +1,7 @@
 package consumers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -224,34 +225,26 @@ func readFile(dec *cloudtrail.Decoder, f File, b *Batch) {
 	b.Stats, b.Err = decodeInto(dec, b.data, b)
 }
 
-// readLimited reads the file at path into buf (grown as needed).
+// readLimited reads the file at path into buf, grown as needed.
 func readLimited(path string, buf []byte) ([]byte, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	// The size is a hint: the file may change while it is read.
-	if fi, err := fh.Stat(); err == nil && fi.Size() < MaxFileSize && int64(cap(buf)) < fi.Size()+1 {
-		buf = make([]byte, 0, fi.Size()+1)
+	w := bytes.NewBuffer(buf[:0])
+	// The size is a hint (the file may change while it is read): one
+	// allocation at most, when buf is too small.
+	if fi, err := fh.Stat(); err == nil && fi.Size() < MaxFileSize {
+		w.Grow(int(fi.Size()) + bytes.MinRead)
 	}
-	data := buf[:0]
-	for {
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
-		}
-		n, err := fh.Read(data[len(data):cap(data)])
-		data = data[:len(data)+n]
-		if len(data) > MaxFileSize {
-			return nil, fmt.Errorf("read %s: larger than %d bytes", path, MaxFileSize)
-		}
-		if err == io.EOF {
-			return data, nil
-		}
-		if err != nil {
-			return nil, err
-		}
+	if _, err := w.ReadFrom(io.LimitReader(fh, MaxFileSize+1)); err != nil {
+		return nil, err
 	}
+	if w.Len() > MaxFileSize {
+		return nil, fmt.Errorf("read %s: larger than %d bytes", path, MaxFileSize)
+	}
+	return w.Bytes(), nil
 }
 
 // decodeInto decodes data into b.Events. Each Event's Raw stays valid as
