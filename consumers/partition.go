@@ -389,10 +389,11 @@ func (p *partition) handle(ctx context.Context, msg *kafka.Message) error {
 				p.tap.Observe(&p.events[i])
 			}
 		}
-		// An open minute's 1-minute spike may start as its events are
-		// observed: send it now, so no Insight waits when a checkpoint
-		// follows.
-		if err := p.e.Flush(ctx); err != nil {
+		// Spikes in still-open minutes may start as the events are
+		// observed (1 minute) or once the message is in (the windowed
+		// tests, which Advance runs): test and send them now, so no
+		// Insight waits for the next message or for a checkpoint.
+		if err := p.e.Advance(ctx, t); err != nil {
 			return err
 		}
 		if t.After(p.newest) {

@@ -94,10 +94,16 @@ func Replay(ctx context.Context, files []File, e Target, opt ReplayOptions) (Rep
 				newest = t
 			}
 		}
-		if b.File.Delivery.IsZero() {
-			if err := e.Advance(ctx, newest); err != nil {
-				return err
-			}
+		// Advancing again at the same time runs the windowed early spike
+		// tests on the minutes this file filled, so a Start is dated at
+		// the delivery of the file that holds its evidence, not at the
+		// next file's.
+		at := b.File.Delivery
+		if at.IsZero() {
+			at = newest
+		}
+		if err := e.Advance(ctx, at); err != nil {
+			return err
 		}
 		if opt.Progress != nil {
 			opt.Progress(Progress{Files: st.Files, Total: len(files), Records: st.Records, Position: newest})

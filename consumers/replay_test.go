@@ -111,6 +111,21 @@ func TestReplay(t *testing.T) {
 		if !start.Emitted.Equal(tr.spikeFile) {
 			t.Errorf("spike Start emitted at %s, want %s, the delivery of the file with its first minute", start.Emitted, tr.spikeFile)
 		}
+		// A burst that only a window of minutes reveals is found as soon
+		// as the file that completes the evidence arrives, not when the
+		// next file does.
+		var slow *detector.Insight
+		for i, in := range got {
+			if in.State == detector.StateStart && in.Key.EventName == "CreateSnapshot" {
+				slow = &got[i]
+			}
+		}
+		if slow == nil {
+			t.Fatalf("no CreateSnapshot Start among %s", describe(got))
+		}
+		if !slow.Emitted.Equal(tr.slowFile) || !slow.Start.Equal(tr.slowStart) {
+			t.Errorf("slow burst Start at %s emitted at %s, want at %s emitted at %s, the delivery of the file with its first five minutes", slow.Start, slow.Emitted, tr.slowStart, tr.slowFile)
+		}
 		// The replay ends with the watermark at the last delivery less
 		// the allowed lateness.
 		if got, want := e.Watermark(), tr.newest.Add(-replayConfig().AllowedLateness); !got.Equal(want) {

@@ -279,6 +279,10 @@ type trail struct {
 	// spikeStart is the first minute of the planted RunInstances spike,
 	// spikeFile the delivery of the file that carries it.
 	spikeStart, spikeFile time.Time
+	// slowStart is the first minute of a planted CreateSnapshot burst
+	// too slow for the 1-minute test (2 calls a minute), slowFile the
+	// delivery of the file that carries it.
+	slowStart, slowFile time.Time
 }
 
 // Shape of the generated trail.
@@ -291,7 +295,8 @@ const (
 
 // genTrail writes a trail of trailHours from day0: account acct in
 // us-east-1 with steady RunInstances (write) and DescribeInstances (read)
-// traffic and, at 24:00, a ten-minute burst of RunInstances by a new role;
+// traffic, at 24:00 a ten-minute burst of RunInstances by a new role and
+// at 25:00 ten minutes of two CreateSnapshot calls a minute by another;
 // account acct2 in eu-west-1 with light traffic. Files cover five minutes
 // (half an hour in eu-west-1) and arrive deliveryLag after. Hourly digests,
 // an Insights file, a log file with two broken records and a corrupt one
@@ -303,6 +308,7 @@ func genTrail(tb testing.TB) *trail {
 		invalid:    map[string]int{},
 		deliveries: map[time.Time]bool{},
 		spikeStart: at(24, 0),
+		slowStart:  at(25, 0),
 	}
 	rng := uint64(1)
 	next := func(n uint64) uint64 { // deterministic, in [0, n)
@@ -338,6 +344,14 @@ func genTrail(tb testing.TB) *trail {
 				emit(&us, mallory, 60)
 				if m.Equal(tr.spikeStart) {
 					tr.spikeFile = delivery
+				}
+			}
+			if !m.Before(tr.slowStart) && m.Before(tr.slowStart.Add(spikeMinutes*time.Minute)) {
+				backup := app
+				backup.name, backup.role, backup.session = "CreateSnapshot", "backup", "nightly"
+				emit(&us, backup, 2)
+				if m.Equal(tr.slowStart) {
+					tr.slowFile = delivery
 				}
 			}
 			other := app
