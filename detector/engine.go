@@ -347,7 +347,7 @@ func (e *Engine) observe(ev *cloudtrail.Event) Result {
 		s := e.errSeries(k, ev.ErrorCode, reg, calls, total, m)
 		s.counts.Add(m, 1)
 		vals := [3]uint32{arnID, uaID, 0}
-		s.attrs.observe(m, &vals, 1)
+		s.observeAttrs(m, &vals, 1)
 		res = CountedError
 		if !late {
 			e.early(&s.series, m, reg)
@@ -359,7 +359,7 @@ func (e *Engine) observe(ev *cloudtrail.Event) Result {
 			code = "null"
 		}
 		vals := [3]uint32{arnID, uaID, e.vals.id(code)}
-		cs.attrs.observe(m, &vals, 1)
+		cs.observeAttrs(m, &vals, 1)
 		e.observeNovelty(reg, &cs.series, pid, firstSeen, m)
 		res = Counted
 		if !late {
@@ -569,6 +569,9 @@ const learnLag = 30
 func (e *Engine) evaluate(s *series, m int64) {
 	reg := s.reg
 	c := s.counts.Get(m)
+	if cs, ok := s.kind.(*callSeries); ok {
+		cs.rhythm.observe(m, c > 0, s.counts.Sum(m-runQuiet, m-1) == 0)
+	}
 	if s.al != nil {
 		e.track(s, m)
 	} else if m >= int64(s.rearm) && e.warm(reg, m) {
@@ -630,6 +633,9 @@ func (e *Engine) test(s *series, m int64) {
 			e.start(s, Drop, w, m)
 			return
 		}
+	}
+	if cs, ok := s.kind.(*callSeries); ok && e.testRhythm(cs, m) {
+		return
 	}
 	if (m+1)%baseline.BlockMinutes != 0 {
 		return
@@ -843,6 +849,8 @@ func (e *Engine) track(s *series, m int64) {
 				break
 			}
 		}
+	} else if a.gap {
+		normal = s.kind.(*callSeries).gapOver(e, a, m)
 	} else {
 		from := m - int64(a.scale) + 1
 		obs := s.counts.Sum(from, m)
@@ -869,6 +877,9 @@ func (e *Engine) emitStart(s *series, start int64, obs float64, minutes int, exp
 	s.al.baseAvg, s.al.baseDur, s.al.baseHist = s.baseline(start)
 	in := e.insight(s, StateStart, start, minutes, obs)
 	in.Expected = expected
+	if cs, ok := s.kind.(*callSeries); ok && s.al.gap {
+		in.Period = int(cs.rhythm.period)
+	}
 	e.out = append(e.out, in)
 	e.stats.Started[s.id.typ]++
 }

@@ -226,16 +226,17 @@ func TestEngineDuplicatesAndLate(t *testing.T) {
 }
 
 func TestAttributionsNeverExceedTheirStatistics(t *testing.T) {
-	var a attrs
+	var s series
+	a := &s.attrs
 	vals := newValues()
 	ids := [3]uint32{vals.id("arn:aws:iam::1:user/a"), vals.id("cli"), vals.id("null")}
 	// A week of calls, then the Insight's first calls before the series
 	// became hot: the sketch holds both.
 	for m := int64(1); m <= 10080; m += 60 {
-		a.observe(29000000+m, &ids, 1)
+		s.observeAttrs(29000000+m, &ids, 1)
 	}
 	a.heat(29010100, 29010130)
-	a.observe(29010100, &ids, 40)
+	s.observeAttrs(29010100, &ids, 40)
 	for _, tc := range []struct {
 		name    string
 		baseAvg float64

@@ -134,6 +134,7 @@ func (r *region) gapIn(from, to int64) bool {
 // normal minutes in a row, then resolved.
 type alarm struct {
 	dir   Direction
+	gap   bool  // a drop opened by missed runs of a scheduled job (rhythm.go)
 	start int64 // first unusual minute
 	scale int
 	p     float64
@@ -190,6 +191,8 @@ type series struct {
 	attrs  attrs
 	al     *alarm // nil while no Insight is open
 	rearm  int32  // no new Start before this minute
+	// decayed is the minute attrs' sketches were last decayed to.
+	decayed int32
 }
 
 // baseline returns the §2.6 statistics for an Insight starting at minute
@@ -221,7 +224,8 @@ func (s *series) baseline(start int64) (avg float64, dur int, hist float64) {
 // denominator of the API's error rates (readOnly is a property of the API).
 type callSeries struct {
 	series
-	model models.Seasonal
+	model  models.Seasonal
+	rhythm rhythm
 }
 
 func (c *callSeries) spike(e *Engine, s models.Slot, m int64) (float64, float64) {

@@ -21,7 +21,7 @@ import (
 
 // SnapshotVersion is the format version Snapshot writes. Restore reads it
 // and every older version still listed in docs/formats/snapshot.md.
-const SnapshotVersion = 1
+const SnapshotVersion = 2
 
 // snapshotMagic opens every snapshot. The high-bit first byte and the
 // final newline catch transports that strip the eighth bit or rewrite line
@@ -53,8 +53,8 @@ var (
 	ErrSnapshotConfig = errors.New("detector: snapshot taken with an incompatible configuration")
 )
 
-// sectionID names a section of the body. Version 1 has exactly these, once
-// each, in this order.
+// sectionID names a section of the body. Versions 1 and 2 have exactly
+// these, once each, in this order.
 type sectionID byte
 
 const (
@@ -158,8 +158,8 @@ func Restore(cfg Config, sink Sink, logger *slog.Logger, r io.Reader) (*Engine, 
 		return nil, err
 	}
 	switch version {
-	case 1:
-		err = e.readSections(body, headerSize)
+	case 1, 2:
+		err = e.readSections(version, body, headerSize)
 	default:
 		// readSnapshot lets only known versions through.
 		panic("BUG: no reader for snapshot version " + strconv.Itoa(int(version)))
@@ -230,9 +230,10 @@ func readN(r io.Reader, n int64) ([]byte, error) {
 	return append(b, more...), err
 }
 
-// readSections decodes the body of a version 1 snapshot into e, a new
-// Engine. at is the body's offset in the snapshot, for messages.
-func (e *Engine) readSections(body []byte, at int) error {
+// readSections decodes the body of a version 1 or 2 snapshot into e, a new
+// Engine. at is the body's offset in the snapshot, for messages. Version 1
+// has no job rhythms: its call series start learning theirs afresh.
+func (e *Engine) readSections(version uint32, body []byte, at int) error {
 	decoders := [numSections + 1]func(*snapReader) error{
 		secConfig: e.readConfig, secEngine: e.readEngine, secStrings: e.readStrings, secDedup: e.readDedup,
 		secAccounts: e.readAccounts, secRegions: e.readRegions, secAPIs: e.readAPIs, secCalls: e.readCalls,
@@ -250,7 +251,7 @@ func (e *Engine) readSections(body []byte, at int) error {
 		if n > uint64(len(p)-9) {
 			return fmt.Errorf("%w: %s section: length %d exceeds the %d bytes left", ErrBadSnapshot, id, n, len(p)-9)
 		}
-		r := &snapReader{p: p[9 : 9+n], at: int64(at + 9), sec: id, intern: e.lookupString}
+		r := &snapReader{p: p[9 : 9+n], at: int64(at + 9), sec: id, version: version, intern: e.lookupString}
 		if err := decoders[id](r); err != nil {
 			return err
 		}

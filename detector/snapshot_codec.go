@@ -77,7 +77,9 @@ type snapReader struct {
 	pos int
 	at  int64 // offset of p[0] in the snapshot, for messages
 	sec sectionID
-	err error
+	// version is the snapshot's format version.
+	version uint32
+	err     error
 	// intern returns an existing string equal to b, if there is one, so
 	// that restored keys share the value table's strings.
 	intern func(b []byte) (string, bool)

@@ -7,6 +7,8 @@ import "math/bits"
 type SnapshotProbe struct {
 	OpenCall, OpenError int // open Insights by type
 	OpenDrop            int // open drop Insights
+	OpenGap             int // open drops opened by missed runs of a job
+	Rhythms             int // call series following an established job rhythm
 	Novel               int // series with calls by new principals in their ring
 	HotIdle             int // series counting attribution values exactly, no Insight open
 	GapMinutes          int // account-Region minutes held as delivery gaps
@@ -23,8 +25,14 @@ func ProbeSnapshotState(e *Engine) SnapshotProbe {
 			if s.al.dir == Drop {
 				p.OpenDrop++
 			}
+			if s.al.gap {
+				p.OpenGap++
+			}
 		} else if s.attrs.hot != nil {
 			p.HotIdle++
+		}
+		if s.rhythm.runs >= rhythmRuns {
+			p.Rhythms++
 		}
 	}
 	for _, s := range e.errList {

@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// The sections of a version 1 snapshot, in order. docs/formats/snapshot.md
+// The sections of a version 2 snapshot (version 1 lacks the rhythms of
+// call series and the gap flag of series), in order. docs/formats/snapshot.md
 // lists every field; keep the two in step. Lists are written in the
 // Engine's own order (regList, callList, errList fix the order Insights of
 // one minute are produced in, and the callIndex's collision map depends on
@@ -403,6 +404,11 @@ func (e *Engine) writeCalls(w *snapWriter, novel *int) error {
 		if err := w.putNested(&s.model); err != nil {
 			return err
 		}
+		rh := &s.rhythm
+		w.putVarint(int64(rh.last))
+		for _, b := range [...]byte{rh.period, rh.runs, rh.missed, rh.flags} {
+			w.putByte(b)
+		}
 	}
 	return nil
 }
@@ -421,6 +427,9 @@ func (e *Engine) readCalls(r *snapReader) error {
 		s.kind = s
 		e.readSeries(r, &s.series)
 		r.nested("call model", &s.model)
+		if r.version >= 2 {
+			e.readRhythm(r, s)
+		}
 		if r.err != nil {
 			return r.err
 		}
@@ -428,6 +437,23 @@ func (e *Engine) readCalls(r *snapReader) error {
 		e.callList = append(e.callList, s)
 	}
 	return r.err
+}
+
+func (e *Engine) readRhythm(r *snapReader, s *callSeries) {
+	rh := &s.rhythm
+	rh.last = r.int32()
+	rh.period, rh.runs, rh.missed, rh.flags = r.byte(), r.byte(), r.byte(), r.byte()
+	switch {
+	case r.err != nil:
+	case rh.period != 0 && (rh.period < minRhythmPeriod || rh.period > maxRhythmPeriod):
+		r.fail("series %s: rhythm period %d outside [%d, %d]", e.key(s.id), rh.period, minRhythmPeriod, maxRhythmPeriod)
+	case rh.runs >= rhythmMaxRuns:
+		r.fail("series %s: rhythm runs %d, at most %d", e.key(s.id), rh.runs, rhythmMaxRuns-1)
+	case rh.flags&^rhythmFlags != 0 || rh.flags&(rhythmLong|rhythmShort) == rhythmLong|rhythmShort:
+		r.fail("series %s: rhythm flags %#x", e.key(s.id), rh.flags)
+	case rh.last < 0:
+		r.fail("series %s: rhythm last run %d", e.key(s.id), rh.last)
+	}
 }
 
 // errors: the error-rate series, in errList order.
@@ -528,7 +554,8 @@ const (
 	seriesAlarm = 1 << iota
 	seriesHot
 	seriesNovel
-	seriesFlags = seriesAlarm | seriesHot | seriesNovel
+	seriesGap   // version 2: the alarm is a gap in a job's runs
+	seriesFlags = seriesAlarm | seriesHot | seriesNovel | seriesGap
 )
 
 func (e *Engine) writeSeries(w *snapWriter, s *series, novel *int) error {
@@ -536,6 +563,9 @@ func (e *Engine) writeSeries(w *snapWriter, s *series, novel *int) error {
 	var flags byte
 	if s.al != nil {
 		flags |= seriesAlarm
+		if s.al.gap {
+			flags |= seriesGap
+		}
 	}
 	if s.attrs.hot != nil {
 		flags |= seriesHot
@@ -566,7 +596,7 @@ func (e *Engine) writeSeries(w *snapWriter, s *series, novel *int) error {
 			}
 		}
 	}
-	w.putVarint(int64(a.last))
+	w.putVarint(int64(s.decayed))
 	if h := a.hot; h != nil {
 		w.putVarint(h.since)
 		w.putVarint(h.calm)
@@ -609,8 +639,15 @@ func (e *Engine) writeSeries(w *snapWriter, s *series, novel *int) error {
 func (e *Engine) readSeries(r *snapReader, s *series) {
 	nstr := len(e.vals.strs)
 	flags := r.byte()
-	if flags&^seriesFlags != 0 {
+	known := byte(seriesFlags)
+	if r.version < 2 {
+		known &^= seriesGap
+	}
+	if flags&^known != 0 {
 		r.fail("series %s: unknown flags %#x", e.key(s.id), flags)
+	}
+	if flags&seriesGap != 0 && (flags&seriesAlarm == 0 || s.id.typ != APICallRate) {
+		r.fail("series %s: a gap flag without a call-rate alarm", e.key(s.id))
 	}
 	s.rearm = r.int32()
 	r.nested("series counts", &s.counts)
@@ -632,7 +669,7 @@ func (e *Engine) readSeries(r *snapReader, s *series) {
 			}
 		}
 	}
-	a.last = r.int32()
+	s.decayed = r.int32()
 	if flags&seriesHot != 0 {
 		h := &hotAttrs{}
 		h.since = r.varint()
@@ -650,9 +687,12 @@ func (e *Engine) readSeries(r *snapReader, s *series) {
 		a.hot = h
 	}
 	if flags&seriesAlarm != 0 {
-		al := &alarm{dir: Direction(r.byte())}
+		al := &alarm{dir: Direction(r.byte()), gap: flags&seriesGap != 0}
 		if r.err == nil && al.dir != Spike && al.dir != Drop {
 			r.fail("series %s: alarm direction %d", e.key(s.id), al.dir)
+		}
+		if r.err == nil && al.gap && al.dir != Drop {
+			r.fail("series %s: a gap alarm must be a drop", e.key(s.id))
 		}
 		al.start = r.varint()
 		al.scale = r.int()

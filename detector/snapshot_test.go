@@ -207,6 +207,21 @@ func synthStream() ([]delivery, detector.Config) {
 			add(m, 6, "iam.amazonaws.com", "CreateUser", "arn:aws:iam::111122223333:user/mallory", true, "")
 		}
 	}
+	// An hourly inventory job makes one call a run, too few for the count
+	// model to see three missed runs, which its rhythm does. Its calls
+	// take no random draws, so the rest of the stream is as it was.
+	for m := 7; m < days; m += 60 {
+		if m >= day5+120 && m < day5+300 {
+			continue
+		}
+		seq++
+		minute[m] = append(minute[m], cloudtrail.Event{
+			EventTime: t0.Unix() + int64(m*60+20), EventID: fmt.Sprintf("synth-%d", seq),
+			EventSource: "ssm.amazonaws.com", EventName: "PutInventory", AWSRegion: "us-east-1", RecipientAccountID: synthAccount,
+			EventType: "AwsApiCall", EventCategory: "Management", UserIdentityARN: "arn:aws:iam::111122223333:role/inventory",
+			UserAgent: "aws-cli/2", ReadOnly: cloudtrail.False,
+		})
+	}
 	var out []delivery
 	for k := 0; k*5 < days; k++ {
 		d := delivery{at: t0.Add(time.Duration(k*5+7) * time.Minute)}
@@ -237,8 +252,8 @@ func expNeg(l float64) float64 {
 }
 
 // replay feeds ds to a new Engine as consumers.Replay does: the clock moves
-// to each delivery's time, then its events are observed; finally the clock
-// moves to end. Where cut(i, e) says so, right after the Advance of
+// to each delivery's time, then its events are observed and the clock is
+// advanced to the same time again; finally the clock moves to end. Where cut(i, e) says so, right after the Advance of
 // delivery i and again right after its events are observed (the two places
 // a consumer checkpoints between messages), the Engine is snapshotted and
 // replaced by a fresh one restored from the snapshot, which must have the
@@ -273,6 +288,12 @@ func replay(t *testing.T, cfg detector.Config, ds []delivery, end time.Time, cut
 		if cutHere {
 			probes = append(probes, detector.ProbeSnapshotState(e))
 			e = snapshotRestore(t, e, cfg, sink, fmt.Sprintf("after the events of delivery %d", i))
+		}
+		// The windowed early tests of the minutes just filled run now,
+		// as the consumer and the replay run them once a message or file
+		// is in.
+		if err := e.Advance(ctx, d.at); err != nil {
+			t.Fatal(err)
 		}
 	}
 	if err := e.Advance(ctx, end); err != nil {
@@ -353,6 +374,7 @@ func covered(probes []detector.SnapshotProbe) map[string]int {
 			"open call-rate Insight": p.OpenCall, "open error-rate Insight": p.OpenError, "open drop": p.OpenDrop,
 			"novelty ring": p.Novel, "hot attributions": p.HotIdle, "delivery gap": p.GapMinutes,
 			"read-API error series": p.ReadAPIErrors, "series awaiting early tests": p.Dirty,
+			"open gap in a job's runs": p.OpenGap, "job rhythm": p.Rhythms,
 		} {
 			if n > 0 {
 				c[name]++
@@ -446,7 +468,7 @@ func TestSnapshotRestoreContinuesExactlyThroughDrops(t *testing.T) {
 	got, gotSt, probes := replay(t, cfg, ds, end, func(i int, _ *detector.Engine) bool { return i%10 == 0 || changed[i] })
 	checkSame(t, got, want, gotSt, wantSt)
 	cov := covered(probes)
-	for _, part := range []string{"open drop", "open error-rate Insight", "novelty ring", "delivery gap", "read-API error series"} {
+	for _, part := range []string{"open drop", "open gap in a job's runs", "job rhythm", "open error-rate Insight", "novelty ring", "delivery gap", "read-API error series"} {
 		if cov[part] == 0 {
 			t.Errorf("no cut had a %s in play", part)
 		}
@@ -490,6 +512,107 @@ func smallSnapshot(t testing.TB, zone string) ([]byte, detector.Config) {
 	}
 	t.Fatal("the synthetic stream opened no drop")
 	return nil, cfg
+}
+
+// A version 1 snapshot (testdata/snapshot-v1.bin, written by the release
+// before job rhythms, at the same cut as smallSnapshot) still restores: the
+// Engine goes on exactly as one restored from a version 2 snapshot at that
+// cut, except that its call series learn their jobs' rhythms afresh.
+func TestRestoreVersion1(t *testing.T) {
+	v1, err := os.ReadFile("testdata/snapshot-v1.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := binary.LittleEndian.Uint32(v1[8:]); v != 1 {
+		t.Fatalf("testdata/snapshot-v1.bin is version %d", v)
+	}
+	ds, cfg := synthStream()
+	cfg.DedupWindow = 5 * time.Minute
+	ctx := context.Background()
+	// Run the current Engine to smallSnapshot's cut.
+	sink := &recorder{}
+	e, err := detector.New(cfg, sink, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := -1
+	for i, d := range ds {
+		if err := e.Advance(ctx, d.at); err != nil {
+			t.Fatal(err)
+		}
+		if detector.ProbeSnapshotState(e).OpenDrop > 0 {
+			cut = i
+			break
+		}
+		for k := range d.events {
+			e.Observe(&d.events[k])
+		}
+		if err := e.Advance(ctx, d.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cut < 0 {
+		t.Fatal("the synthetic stream opened no drop")
+	}
+	old, err := detector.Restore(cfg, &recorder{}, nil, bytes.NewReader(v1))
+	if err != nil {
+		t.Fatalf("Restore of a version 1 snapshot: %v", err)
+	}
+	p := detector.ProbeSnapshotState(old)
+	if p.OpenDrop != 1 || p.Rhythms != 0 {
+		t.Errorf("version 1 state: %d open drops, %d established rhythms; want the open drop and no rhythm", p.OpenDrop, p.Rhythms)
+	}
+	if want := detector.ProbeSnapshotState(e); want.Rhythms == 0 {
+		t.Errorf("the current Engine has no established rhythm at the cut; the test shows nothing")
+	}
+	// Written again, it is version 2, and restores to the same bytes.
+	b2 := snapshotOf(t, old)
+	if v := binary.LittleEndian.Uint32(b2[8:]); v != detector.SnapshotVersion {
+		t.Errorf("a restored version 1 snapshots as version %d, want %d", v, detector.SnapshotVersion)
+	}
+	again, err := detector.Restore(cfg, &recorder{}, nil, bytes.NewReader(b2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(snapshotOf(t, again), b2) {
+		t.Error("the version 2 snapshot of a restored version 1 does not round-trip")
+	}
+	// Both go on through the rest of the stream. The version 1 state
+	// never saw the inventory job (the stream got it since) nor learnt
+	// rhythms; every other Insight must be the same, byte for byte.
+	oldSink := &recorder{}
+	old, err = detector.Restore(cfg, oldSink, nil, bytes.NewReader(v1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark := len(sink.got)
+	end := ds[len(ds)-1].at.Add(5 * time.Hour)
+	for _, eng := range []*detector.Engine{e, old} {
+		for _, d := range ds[cut:] {
+			if err := eng.Advance(ctx, d.at); err != nil {
+				t.Fatal(err)
+			}
+			for k := range d.events {
+				eng.Observe(&d.events[k])
+			}
+			if err := eng.Advance(ctx, d.at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := eng.Advance(ctx, end); err != nil {
+			t.Fatal(err)
+		}
+	}
+	without := func(ins []detector.Insight) []detector.Insight {
+		return slices.DeleteFunc(slices.Clone(ins), func(in detector.Insight) bool { return in.Key.EventName == "PutInventory" })
+	}
+	got, want := records(t, without(oldSink.got)), records(t, without(sink.got[mark:]))
+	if len(want) < 2 {
+		t.Fatalf("only %d Insights after the cut; the comparison shows little", len(want))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Insights after restoring version 1 differ from the current Engine's (-current +v1):\n%s", diff)
+	}
 }
 
 // Restoring a snapshot and snapshotting again gives the same bytes, at the
@@ -596,8 +719,8 @@ func TestRestoreRejectsBadInput(t *testing.T) {
 		msg  string
 	}{
 		{"magic", func(b []byte) []byte { b[1] = 'X'; return b }, []error{detector.ErrBadSnapshot}, "not a trailsight snapshot"},
-		{"newer version", func(b []byte) []byte { b[8] = 2; return b },
-			[]error{detector.ErrBadSnapshot, detector.ErrSnapshotVersion}, "version 2; this reader knows versions 1 to 1"},
+		{"newer version", func(b []byte) []byte { b[8] = 3; return b },
+			[]error{detector.ErrBadSnapshot, detector.ErrSnapshotVersion}, "version 3; this reader knows versions 1 to 2"},
 		{"version 0", func(b []byte) []byte { b[8] = 0; return b }, []error{detector.ErrBadSnapshot, detector.ErrSnapshotVersion}, "version 0"},
 		{"checksum", func(b []byte) []byte { b[len(b)-1] ^= 1; return b }, []error{detector.ErrBadSnapshot}, "checksum"},
 		{"empty", func([]byte) []byte { return nil }, []error{detector.ErrBadSnapshot}, "truncated header"},

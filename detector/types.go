@@ -115,6 +115,10 @@ type Insight struct {
 	Scale     int     // minutes of the window whose evidence started it
 	PValue    float64 // tail probability of that evidence
 	Expected  float64 // expected count per minute over the Insight
+	// Period is, on the Start of a drop opened by missed runs of a
+	// scheduled job, the minutes between its runs (it last ran Period
+	// minutes before Start); 0 otherwise.
+	Period int
 }
 
 // Record returns the Insights record of this transition, with name-based

@@ -1,0 +1,186 @@
+package detector
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// feed observes runs (minute indexes, from 0) of a job on r, minute by
+// minute as the engine does, over n minutes.
+func feed(r *rhythm, base int64, n int, run func(i int) bool) {
+	quiet := 0
+	for i := range n {
+		active := run(i)
+		r.observe(base+int64(i), active, quiet >= runQuiet)
+		if active {
+			quiet = 0
+		} else {
+			quiet++
+		}
+	}
+}
+
+func TestRhythmLearnsAJobWithJitter(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	// An hourly job whose first call falls at :37 or :38; the first
+	// interval (38 -> 37) makes the candidate period 59.
+	jitter := map[int]int{0: 1, 1: 0}
+	var r rhythm
+	const base = 29_000_000
+	feed(&r, base, 30*60, func(i int) bool {
+		h, m := i/60, i%60
+		j, ok := jitter[h]
+		if !ok {
+			j = rng.IntN(2)
+			jitter[h] = j
+		}
+		return m == 37+j
+	})
+	if r.period != 60 {
+		t.Errorf("period %d, want 60", r.period)
+	}
+	if !r.established() || r.missed != 0 {
+		t.Errorf("rhythm %+v after 30 punctual runs, want established with no misses", r)
+	}
+	if q := r.missRate(); q <= 0 || q > 0.5/25 {
+		t.Errorf("miss rate %g after %d punctual runs, want under 1 in 50", q, r.runs)
+	}
+	// The deadlines of missed runs: the period plus the tolerance (3
+	// minutes for an hour) after the last run, and every period after.
+	last := int64(r.last)
+	for _, tc := range []struct {
+		after int64
+		want  int64
+	}{{60, 0}, {62, 0}, {63, 1}, {64, 0}, {123, 2}, {183, 3}, {184, 0}} {
+		if got := r.missedAt(last + tc.after); got != tc.want {
+			t.Errorf("missedAt(last+%d) = %d, want %d", tc.after, got, tc.want)
+		}
+	}
+}
+
+func TestRhythmMissesAndOtherCallers(t *testing.T) {
+	const base = 29_000_000
+	var r rhythm
+	// A job every 30 minutes for two days.
+	feed(&r, base, 2*1440, func(i int) bool { return i%30 == 3 })
+	if r.period != 30 || !r.established() {
+		t.Fatalf("rhythm %+v, want an established 30-minute period", r)
+	}
+	runs := r.runs
+	// It misses two runs, then runs again: on the rhythm, two misses.
+	r.observe(base+2*1440+3+60, true, true)
+	if r.missed != 2 || r.runs != runs+1 || int64(r.last) != base+2*1440+63 {
+		t.Errorf("after a run two periods late: %+v, want 2 missed and the run counted", r)
+	}
+	// Another caller between runs erodes the rhythm but does not move it.
+	last, runs := r.last, r.runs
+	r.observe(int64(last)+12, true, true)
+	if r.last != last || r.runs >= runs || r.period != 30 {
+		t.Errorf("after a call off the rhythm: %+v, want the same last run and period, fewer runs", r)
+	}
+	// A job rescheduled to another phase is learnt anew, once its runs
+	// off the old rhythm have worn it out.
+	var moved rhythm
+	feed(&moved, base, 2*1440, func(i int) bool { return i%30 == 3 })
+	feed(&moved, base+2*1440, 1440, func(i int) bool { return i%30 == 17 })
+	if moved.period != 30 || int64(moved.last)%30 != (base+2*1440+17)%30 {
+		t.Errorf("rescheduled job: %+v, want the new phase learnt", moved)
+	}
+	// A gap reported is not reported again until the job runs.
+	r.flags |= rhythmReported
+	if r.established() {
+		t.Error("established after a reported gap")
+	}
+	r.observe(int64(r.last)+30, true, true)
+	if !r.established() {
+		t.Error("not established after the job ran again")
+	}
+}
+
+// cronStream runs an engine over days of a noisy busy API plus a job making
+// calls calls every period minutes at minute offset, where run(day,
+// minute of day) says whether each run happens, and returns the Insights.
+func cronStream(t *testing.T, days, period, offset, calls int, run func(i int) bool) []Insight {
+	t.Helper()
+	e, sink := newTestEngine(t)
+	s := &stream{e: e, t0: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), rng: rand.New(rand.NewPCG(9, 9)), label: "cron"}
+	ctx := context.Background()
+	for i := 0; i < days*1440; i++ {
+		_ = e.Advance(ctx, s.t0.Add(time.Duration(i)*time.Minute))
+		s.minute(i, poissonN(s.rng, 20), "DescribeInstances", "", "arn:aws:iam::111122223333:role/app", false)
+		if i%period == offset && run(i) {
+			s.minute(i, calls, "CreateSnapshot", "", "arn:aws:iam::111122223333:role/backup", true)
+		}
+	}
+	_ = e.Advance(ctx, s.t0.Add(time.Duration(days*1440+60)*time.Minute))
+	return sink.got
+}
+
+func TestEngineMissedRunsOfAnHourlyJob(t *testing.T) {
+	// One call an hour: three missed runs are no evidence to the count
+	// model (3 expected, 0 seen: P = 0.05), but the job had not missed
+	// a run in nine days.
+	gapFrom := 9*1440 + 5*60
+	got := cronStream(t, 10, 60, 7, 1, func(i int) bool { return i < gapFrom || i >= gapFrom+180 })
+	if len(got) != 2 {
+		for _, in := range got {
+			t.Logf("%s %s at %s dur %d (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.Duration, in.PValue, in.Scale, in.Direction)
+		}
+		t.Fatalf("got %d transitions, want a Start and an End", len(got))
+	}
+	st, end := got[0], got[1]
+	first := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).Add(time.Duration(gapFrom+7) * time.Minute)
+	if st.Direction != Drop || st.Key.EventName != "CreateSnapshot" || !st.Start.Equal(first) {
+		t.Fatalf("got %s %s from %s, want a drop of CreateSnapshot from the first missed run, %s", st.Key, st.Direction, st.Start, first)
+	}
+	// Found at the second run's deadline (3 minutes of tolerance), once
+	// the watermark (15 minutes of lateness) passes it: two misses in a
+	// row of a job with a record of 200 punctual runs are P ≈ 5e-6.
+	if want := first.Add(time.Hour + 3*time.Minute + 15*time.Minute); !st.Emitted.Equal(want) {
+		t.Errorf("Start emitted at %s, want %s", st.Emitted, want)
+	}
+	if st.Period != 60 || end.Period != 0 {
+		t.Errorf("Period %d on the Start, %d on the End; want 60 (an hourly job), 0", st.Period, end.Period)
+	}
+	if end.State != StateEnd || end.Duration != 180 {
+		t.Errorf("End %s of %d minutes, want 180: the gap ends when the job runs again", end.State, end.Duration)
+	}
+}
+
+func TestEngineJobRhythmsStayQuiet(t *testing.T) {
+	t.Run("two missed runs of a job with a record of misses", func(t *testing.T) {
+		// A job that skips one run in six at random: three missed runs
+		// in a row happen every few days.
+		rng := rand.New(rand.NewPCG(4, 4))
+		got := cronStream(t, 10, 30, 3, 1, func(int) bool { return rng.IntN(6) != 0 })
+		for _, in := range got {
+			t.Errorf("unexpected %s %s at %s (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.PValue, in.Scale, in.Direction)
+		}
+	})
+	t.Run("a job that runs only in office hours", func(t *testing.T) {
+		// Every 20 minutes from 09:00 to 17:00 UTC, weekdays: its nights
+		// and weekends are no gaps.
+		got := cronStream(t, 14, 20, 0, 2, func(i int) bool {
+			wd := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute).Weekday()
+			h := i % 1440 / 60
+			return h >= 9 && h < 17 && wd != time.Saturday && wd != time.Sunday
+		})
+		for _, in := range got {
+			t.Errorf("unexpected %s %s at %s (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.PValue, in.Scale, in.Direction)
+		}
+	})
+}
+
+// TestCallSeriesSizeClass keeps a call-rate series in Go's 896-byte size
+// class: allocations over 512 bytes carry an 8-byte header, so the struct
+// must stay at 888 bytes or less, or every series costs 128 bytes more
+// (BenchmarkMemoryPerSeries measures the whole: 934 bytes a series).
+func TestCallSeriesSizeClass(t *testing.T) {
+	const class, header = 896, 8
+	if got := unsafe.Sizeof(callSeries{}); got+header > class {
+		t.Errorf("callSeries is %d bytes: with the %d-byte allocation header it leaves the %d-byte size class", got, header, class)
+	}
+}
