@@ -173,7 +173,17 @@ func (ex *explanation) print(w io.Writer) error {
 	fmt.Fprintf(w, "%s on %s %s %s in account %s, %s\n", rec.InsightType, rec.EventSource, rec.EventName, rec.ErrorCode, rec.RecipientAccountID, rec.AWSRegion)
 	fmt.Fprintf(w, "from %s for %d minutes: %.2f a minute against a baseline of %.2f a minute (over %d minutes of history)\n\n",
 		ex.from.Format("2006-01-02 15:04Z"), rec.InsightDuration, rec.InsightAverage, rec.BaselineAverage, rec.BaselineDuration)
-	if why := ex.why; why != nil {
+	switch why := ex.why; {
+	case why != nil && why.Period > 0:
+		// The missed-runs test is made at a run's deadline, over the
+		// minutes since the job's last run, Period before the Start.
+		since := why.Scale + why.Period - 1
+		fmt.Fprintf(w, "Why it started: a job that runs every %d minutes had not run for %d minutes (since %s); missed runs in a row\n",
+			why.Period, since, ex.from.Add(-time.Duration(why.Period)*time.Minute).Format("15:04Z"))
+		fmt.Fprintf(w, "have probability %.2g under its record of missed runs, below the threshold of %.2g (-detector.start-p %.2g per minute × %d);\n",
+			why.PValue, ex.rules.StartP*float64(since), ex.rules.StartP, since)
+		fmt.Fprintf(w, "the model expected %.2f calls a minute. It ends when the job runs again (or the model stops expecting its runs).\n", why.Expected)
+	case why != nil:
 		fmt.Fprintf(w, "Why it started: a %s over %d minute(s) whose tail probability under the model was %.2g,\n", why.Direction, why.Scale, why.PValue)
 		fmt.Fprintf(w, "below the threshold of %.2g (-detector.start-p %.2g per minute of window × %d); the model expected %.2f a minute.\n",
 			ex.rules.StartP*float64(why.Scale), ex.rules.StartP, why.Scale, why.Expected)

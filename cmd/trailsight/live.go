@@ -37,9 +37,10 @@ import (
 type liveInsight struct {
 	Record    json.RawMessage `json:"record"`
 	Direction string          `json:"direction"`
-	Scale     int             `json:"scale"`    // minutes of the window that started it
-	PValue    float64         `json:"p_value"`  // that window's tail probability
-	Expected  float64         `json:"expected"` // expected count a minute over the Insight
+	Scale     int             `json:"scale"`            // minutes of the window that started it
+	PValue    float64         `json:"p_value"`          // that window's tail probability
+	Expected  float64         `json:"expected"`         // expected count a minute over the Insight
+	Period    int             `json:"period,omitempty"` // minutes between a scheduled job's runs, when missed runs started it
 
 	rec cloudtrail.InsightRecord // Record decoded
 }
@@ -47,7 +48,7 @@ type liveInsight struct {
 func newLiveInsight(in *detector.Insight) liveInsight {
 	rec := in.Record()
 	return liveInsight{Record: rec.AppendJSON(nil), Direction: in.Direction.String(), Scale: in.Scale,
-		PValue: finite(in.PValue), Expected: finite(in.Expected), rec: rec}
+		PValue: finite(in.PValue), Expected: finite(in.Expected), Period: in.Period, rec: rec}
 }
 
 // finite keeps JSON encodable: a probability that underflowed, or an

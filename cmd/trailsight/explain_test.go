@@ -1,0 +1,45 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trailsight/trailsight/cloudtrail"
+)
+
+// TestExplainGapInAJobsRuns: a drop started by missed runs is explained by
+// the job's period and the minutes since its last run, not as a window
+// test it was not.
+func TestExplainGapInAJobsRuns(t *testing.T) {
+	from := time.Date(2026, 1, 5, 10, 7, 0, 0, time.UTC)
+	rec := &cloudtrail.InsightRecord{InsightType: "ApiCallRateInsight", EventSource: "ec2.amazonaws.com",
+		EventName: "CreateSnapshot", RecipientAccountID: "111122223333", AWSRegion: "us-east-1", InsightDuration: 180}
+	// Found at the second missed run's deadline, 3 minutes after it: a
+	// window of 64 minutes from the first missed run, 123 since the last.
+	why := &liveInsight{Direction: "drop", Scale: 64, PValue: 1e-5, Expected: 0.02, Period: 60}
+	ex := &explanation{rec: rec, from: from, why: why, rules: detectorRules{StartP: 1e-4, CoolDown: 5}}
+	var b strings.Builder
+	if err := ex.print(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"a job that runs every 60 minutes had not run for 123 minutes (since 09:07Z)",
+		"probability 1e-05", "threshold of 0.012 (-detector.start-p 0.0001 per minute × 123)", "It ends when the job runs again"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("explain output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "tail probability") {
+		t.Errorf("a gap explained as a window test:\n%s", out)
+	}
+	// Any other Insight keeps the window explanation.
+	why.Period = 0
+	b.Reset()
+	if err := ex.print(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "a drop over 64 minute(s) whose tail probability") {
+		t.Errorf("window explanation missing:\n%s", b.String())
+	}
+}
