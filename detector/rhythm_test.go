@@ -14,7 +14,7 @@ func feed(r *rhythm, base int64, n int, run func(i int) bool) {
 	quiet := 0
 	for i := range n {
 		active := run(i)
-		r.observe(base+int64(i), active, quiet >= runQuiet)
+		r.observe(base+int64(i), active, quiet >= runQuiet, nil)
 		if active {
 			quiet = 0
 		} else {
@@ -71,13 +71,13 @@ func TestRhythmMissesAndOtherCallers(t *testing.T) {
 	}
 	runs := r.runs
 	// It misses two runs, then runs again: on the rhythm, two misses.
-	r.observe(base+2*1440+3+60, true, true)
+	r.observe(base+2*1440+3+60, true, true, nil)
 	if r.missed != 2 || r.runs != runs+1 || int64(r.last) != base+2*1440+63 {
 		t.Errorf("after a run two periods late: %+v, want 2 missed and the run counted", r)
 	}
 	// Another caller between runs erodes the rhythm but does not move it.
 	last, runs := r.last, r.runs
-	r.observe(int64(last)+12, true, true)
+	r.observe(int64(last)+12, true, true, nil)
 	if r.last != last || r.runs >= runs || r.period != 30 {
 		t.Errorf("after a call off the rhythm: %+v, want the same last run and period, fewer runs", r)
 	}
@@ -94,7 +94,7 @@ func TestRhythmMissesAndOtherCallers(t *testing.T) {
 	if r.established() {
 		t.Error("established after a reported gap")
 	}
-	r.observe(int64(r.last)+30, true, true)
+	r.observe(int64(r.last)+30, true, true, nil)
 	if !r.established() {
 		t.Error("not established after the job ran again")
 	}
@@ -150,6 +150,34 @@ func TestEngineMissedRunsOfAnHourlyJob(t *testing.T) {
 	}
 }
 
+// officeHours reports whether minute i of a stream from Monday 2026-01-05
+// falls from 09:00 to 17:00 UTC on a weekday.
+func officeHours(i int) bool {
+	wd := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute).Weekday()
+	h := i % 1440 / 60
+	return h >= 9 && h < 17 && wd != time.Saturday && wd != time.Sunday
+}
+
+func TestEngineMissedRunsOfAnOfficeHoursJob(t *testing.T) {
+	// Every 20 minutes in office hours. Its nights and weekends are not
+	// misses (the count model expects no run then), so its record stays
+	// clean and three runs missed on a Wednesday morning are a gap: the
+	// count model alone sees 0 calls against 6 expected, P = 2.5e-3.
+	gapFrom := 9*1440 + 11*60
+	got := cronStream(t, 10, 20, 0, 2, func(i int) bool { return officeHours(i) && (i < gapFrom || i >= gapFrom+60) })
+	if len(got) != 2 {
+		for _, in := range got {
+			t.Logf("%s %s at %s dur %d (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.Duration, in.PValue, in.Scale, in.Direction)
+		}
+		t.Fatalf("got %d transitions, want a Start and an End", len(got))
+	}
+	st := got[0]
+	first := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).Add(time.Duration(gapFrom) * time.Minute)
+	if st.Direction != Drop || st.Key.EventName != "CreateSnapshot" || !st.Start.Equal(first) || st.Period != 20 {
+		t.Fatalf("got %s %s from %s, period %d; want a drop of CreateSnapshot from the first missed run, %s, period 20", st.Key, st.Direction, st.Start, st.Period, first)
+	}
+}
+
 func TestEngineJobRhythmsStayQuiet(t *testing.T) {
 	t.Run("two missed runs of a job with a record of misses", func(t *testing.T) {
 		// A job that skips one run in six at random: three missed runs
@@ -163,11 +191,7 @@ func TestEngineJobRhythmsStayQuiet(t *testing.T) {
 	t.Run("a job that runs only in office hours", func(t *testing.T) {
 		// Every 20 minutes from 09:00 to 17:00 UTC, weekdays: its nights
 		// and weekends are no gaps.
-		got := cronStream(t, 14, 20, 0, 2, func(i int) bool {
-			wd := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute).Weekday()
-			h := i % 1440 / 60
-			return h >= 9 && h < 17 && wd != time.Saturday && wd != time.Sunday
-		})
+		got := cronStream(t, 14, 20, 0, 2, officeHours)
 		for _, in := range got {
 			t.Errorf("unexpected %s %s at %s (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.PValue, in.Scale, in.Direction)
 		}
