@@ -1,8 +1,11 @@
 package detector
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -206,5 +209,54 @@ func TestCallSeriesSizeClass(t *testing.T) {
 	const class, header = 896, 8
 	if got := unsafe.Sizeof(callSeries{}); got+header > class {
 		t.Errorf("callSeries is %d bytes: with the %d-byte allocation header it leaves the %d-byte size class", got, header, class)
+	}
+}
+
+// TestRestoreRejectsBadRhythms: a snapshot whose rhythm or gap alarm no
+// Engine could have written is refused, naming what is wrong.
+func TestRestoreRejectsBadRhythms(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(c *callSeries, er *errSeries)
+		msg  string
+	}{
+		{"period too short", func(c *callSeries, _ *errSeries) { c.rhythm.period = minRhythmPeriod - 1 }, "rhythm period 4 outside [5, 120]"},
+		{"period too long", func(c *callSeries, _ *errSeries) { c.rhythm.period = maxRhythmPeriod + 1 }, "rhythm period 121"},
+		{"runs", func(c *callSeries, _ *errSeries) { c.rhythm.runs = rhythmMaxRuns }, "rhythm runs 255, at most 254"},
+		{"unknown flag", func(c *callSeries, _ *errSeries) { c.rhythm.flags = 1 << 5 }, "rhythm flags 0x20"},
+		{"long and short", func(c *callSeries, _ *errSeries) { c.rhythm.flags = rhythmLong | rhythmShort }, "rhythm flags 0x6"},
+		{"negative last run", func(c *callSeries, _ *errSeries) { c.rhythm.last = -5 }, "rhythm last run -5"},
+		{"gap on a spike", func(c *callSeries, _ *errSeries) {
+			c.al = &alarm{dir: Spike, gap: true, start: 29_000_000, scale: 1, last: 29_000_000 - 1}
+		}, "a gap alarm must be a drop"},
+		{"gap on an error rate", func(_ *callSeries, er *errSeries) {
+			er.al = &alarm{dir: Drop, gap: true, start: 29_000_000, scale: 10, last: 29_000_000 - 1}
+		}, "a gap flag without a call-rate alarm"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, _ := newTestEngine(t)
+			s := &stream{e: e, t0: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), rng: rand.New(rand.NewPCG(1, 1)), label: "r"}
+			s.minute(0, 2, "CreateSnapshot", "", "arn:aws:iam::111122223333:role/backup", true)
+			s.minute(1, 1, "CreateSnapshot", "Throttling", "arn:aws:iam::111122223333:role/backup", true)
+			if len(e.callList) != 1 || len(e.errList) != 1 {
+				t.Fatalf("%d call and %d error series, want 1 and 1", len(e.callList), len(e.errList))
+			}
+			var b bytes.Buffer
+			if err := e.Snapshot(&b); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Restore(e.cfg, nil, nil, bytes.NewReader(b.Bytes())); err != nil {
+				t.Fatalf("the unedited snapshot: %v", err)
+			}
+			tc.edit(e.callList[0], e.errList[0])
+			b.Reset()
+			if err := e.Snapshot(&b); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Restore(e.cfg, nil, nil, &b)
+			if !errors.Is(err, ErrBadSnapshot) || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("Restore: %v; want ErrBadSnapshot naming %q", err, tc.msg)
+			}
+		})
 	}
 }

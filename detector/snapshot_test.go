@@ -253,12 +253,12 @@ func expNeg(l float64) float64 {
 
 // replay feeds ds to a new Engine as consumers.Replay does: the clock moves
 // to each delivery's time, then its events are observed and the clock is
-// advanced to the same time again; finally the clock moves to end. Where cut(i, e) says so, right after the Advance of
-// delivery i and again right after its events are observed (the two places
-// a consumer checkpoints between messages), the Engine is snapshotted and
-// replaced by a fresh one restored from the snapshot, which must have the
-// same Stats and snapshot to the same bytes. probes gets the probe of
-// every cut.
+// advanced to the same time again; finally the clock moves to end. Where
+// cut(i, e) says so, right after the first Advance of delivery i and again
+// right after its events are observed (the two places a consumer
+// checkpoints between messages), the Engine is snapshotted and replaced by
+// a fresh one restored from the snapshot, which must have the same Stats
+// and snapshot to the same bytes. probes gets the probe of every cut.
 func replay(t *testing.T, cfg detector.Config, ds []delivery, end time.Time, cut func(int, *detector.Engine) bool) (got []detector.Insight, st detector.Stats, probes []detector.SnapshotProbe) {
 	t.Helper()
 	ctx := context.Background()
