@@ -262,18 +262,7 @@ func (t *Trail) Record(ev *cloudtrail.Event) (accepted bool) {
 		b = &logBuffer{oldest: ev.EventTime, newest: ev.EventTime}
 		t.buffers[k] = b
 	}
-	var rec []byte // the trail's own copy: ev.Raw is the decoder's
-	if bytes.IndexByte(ev.Raw, '\n') >= 0 {
-		// A pretty-printed record (a JSON array export) is compacted:
-		// log files hold one line, as CloudTrail's do.
-		var c bytes.Buffer
-		if json.Compact(&c, ev.Raw) == nil {
-			rec = c.Bytes()
-		}
-	}
-	if rec == nil {
-		rec = bytes.Clone(ev.Raw)
-	}
+	rec := compactRecord(ev.Raw) // the trail's own copy: ev.Raw is the decoder's
 	b.records = append(b.records, rec)
 	b.bytes += len(rec) + 1
 	b.oldest = min(b.oldest, ev.EventTime)
@@ -485,4 +474,87 @@ func (t *Trail) digest(ctx context.Context, k acctRegion, c *digestChain, end ti
 	c.prevBucket, c.prevKey, c.prevHash, c.prevSig = t.bucket, key, cloudtrail.HashHex(plain), sig
 	c.start, c.files = end, nil
 	return nil
+}
+
+// compactRecord returns a copy of a record as compact JSON: log files hold
+// one line per record, as CloudTrail's do, and a trail's buffers must hold
+// exactly the bytes a checkpoint restores (encoding/json compacts a
+// json.RawMessage as it encodes it). Were they to differ, a log file
+// delivered before a crash and its redelivery after the restore would
+// differ in name, and both be kept. CloudTrail's own records are compact
+// already and are only copied.
+func compactRecord(raw []byte) []byte {
+	if !maybeSpaced(raw) || isCompact(raw) {
+		return bytes.Clone(raw)
+	}
+	var c bytes.Buffer
+	if json.Compact(&c, raw) != nil {
+		return bytes.Clone(raw) // the decoder took it; keep it as it came
+	}
+	return c.Bytes()
+}
+
+// maybeSpaced reports whether JSON text may have whitespace between its
+// tokens; false is certain. Whitespace between tokens always follows one
+// of { [ : , or precedes one of } ] : , (or starts or ends the text), so
+// only the spaces next to those need the exact check: the spaces of a
+// user agent or a tag value do not. Tabs and line ends always get it.
+func maybeSpaced(b []byte) bool {
+	if bytes.IndexByte(b, '\t') >= 0 || bytes.IndexByte(b, '\n') >= 0 || bytes.IndexByte(b, '\r') >= 0 {
+		return true
+	}
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(b[i:], ' ')
+		if j < 0 {
+			return false
+		}
+		i += j
+		if i == 0 || i == len(b)-1 {
+			return true
+		}
+		switch b[i-1] {
+		case '{', '[', ':', ',':
+			return true
+		}
+		k := i + 1
+		for k < len(b)-1 && b[k] == ' ' {
+			k++
+		}
+		switch b[k] {
+		case '}', ']', ':', ',', ' ':
+			return true
+		}
+		i = k - 1
+	}
+}
+
+// isCompact reports whether JSON text has no whitespace outside its
+// strings. It jumps from quote to quote (bytes.IndexByte is vectorised),
+// since strings are most of a record's bytes.
+func isCompact(b []byte) bool {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c <= ' ' {
+			return false
+		}
+		i++
+		if c != '"' {
+			continue
+		}
+		for { // to the closing quote: one not escaped by a backslash
+			j := bytes.IndexByte(b[i:], '"')
+			if j < 0 {
+				return true // unterminated: not ours to judge
+			}
+			i += j + 1
+			k := i - 2
+			for k >= 0 && b[k] == '\\' {
+				k--
+			}
+			if (i-2-k)%2 == 0 {
+				break
+			}
+		}
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package emitters
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,7 +74,7 @@ func (t *Trail) AppendState(dst []byte) ([]byte, error) {
 		bs := bufferState{acctRegionState: acctRegionState{k.account, k.region}, Oldest: b.oldest, Newest: b.newest,
 			Records: make([]json.RawMessage, len(b.records))}
 		for i, r := range b.records {
-			bs.Records[i] = r // already compact JSON: encoded as is
+			bs.Records[i] = r // compact JSON (compactRecord): encoded as is
 		}
 		st.Buffers = append(st.Buffers, bs)
 	}
@@ -88,11 +89,16 @@ func (t *Trail) AppendState(dst []byte) ([]byte, error) {
 		st.Chains = append(st.Chains, chainState{acctRegionState: acctRegionState{k.account, k.region},
 			Start: c.start, Files: c.files, PrevBucket: c.prevBucket, PrevKey: c.prevKey, PrevHash: c.prevHash, PrevSig: c.prevSig})
 	}
-	b, err := json.Marshal(&st)
-	if err != nil {
+	// Without HTML escaping: it would turn the & of a sign-in URL into
+	// \u0026 in a buffered record, and the restored record would no longer
+	// be the one delivered before.
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&st); err != nil {
 		return dst, fmt.Errorf("trail %q: encode state: %w", t.cfg.Name, err)
 	}
-	return append(dst, b...), nil
+	return append(dst, bytes.TrimSuffix(out.Bytes(), []byte("\n"))...), nil
 }
 
 // RestoreState replaces t's state with one AppendState wrote, by a Trail

@@ -34,7 +34,18 @@ type rec struct {
 	at                                time.Time
 }
 
+// json is the record's text. An id starting with "odd-" makes it one a
+// trail must keep as it is across a checkpoint: a sign-in URL with & < >
+// in a string, and whitespace between tokens (a JSON Lines export by a
+// tool that pads its separators).
 func (r rec) json() string {
+	if strings.HasPrefix(r.id, "odd-") {
+		return fmt.Sprintf(`{"eventVersion": "1.08", "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::%[2]s:user/alice", "accountId": "%[2]s"}, `+
+			`"eventTime": "%[6]s", "eventSource": "%[4]s", "eventName": "%[5]s", "awsRegion": "%[3]s", "readOnly": %[7]t, `+
+			`"additionalEventData": {"LoginTo": "https://console.aws.amazon.com/console/home?hashArgs=%%23&isauthcode=true&x=<b>"}, `+
+			`"eventID": "%[1]s", "eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": "%[2]s", "eventCategory": "Management"}`,
+			r.id, r.account, r.region, r.source, r.name, r.at.Format(time.RFC3339), r.readOnly)
+	}
 	return fmt.Sprintf(`{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::%[2]s:user/alice","accountId":"%[2]s"},`+
 		`"eventTime":"%[6]s","eventSource":"%[4]s","eventName":"%[5]s","awsRegion":"%[3]s","readOnly":%[7]t,`+
 		`"eventID":"%[1]s","eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"%[2]s","eventCategory":"Management"}`,
@@ -448,9 +459,13 @@ func TestTrailStateRoundTrip(t *testing.T) {
 	cfg := emitters.TrailConfig{Name: "audit_trail_1", HomeRegion: "us-east-1", Bucket: "audit-bucket", LogFileValidation: true}
 	var recs []rec
 	for m := 0; m < 150; m += 3 {
-		recs = append(recs, rec{fmt.Sprint("id", m), "111122223333", "us-east-1", "ec2.amazonaws.com", "RunInstances", false, tt0.Add(time.Duration(m) * time.Minute)})
+		id := fmt.Sprint("id", m)
+		if m%2 == 1 {
+			id = "odd-" + id
+		}
+		recs = append(recs, rec{id, "111122223333", "us-east-1", "ec2.amazonaws.com", "RunInstances", false, tt0.Add(time.Duration(m) * time.Minute)})
 		if m%9 == 0 { // a repeat, within the hour, across the stop
-			recs = append(recs, rec{fmt.Sprint("id", m), "111122223333", "us-east-1", "ec2.amazonaws.com", "RunInstances", false, tt0.Add(time.Duration(m+2) * time.Minute)})
+			recs = append(recs, rec{id, "111122223333", "us-east-1", "ec2.amazonaws.com", "RunInstances", false, tt0.Add(time.Duration(m+2) * time.Minute)})
 		}
 	}
 	ctx := context.Background()
@@ -497,7 +512,10 @@ func TestTrailStateRoundTrip(t *testing.T) {
 		kw, _ := whole.List(ctx, "", "")
 		ks, _ := split.List(ctx, "", "")
 		if !slices.Equal(kw, ks) {
-			t.Errorf("cut %d: objects differ from an uninterrupted run:\n%q\n%q", cut, kw, ks)
+			only := func(a, b []string) []string {
+				return slices.DeleteFunc(slices.Clone(a), func(k string) bool { return slices.Contains(b, k) })
+			}
+			t.Errorf("cut %d: objects differ from an uninterrupted run: only there %q, only here %q", cut, only(kw, ks), only(ks, kw))
 			continue
 		}
 		for _, k := range kw {
