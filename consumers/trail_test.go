@@ -338,22 +338,22 @@ func genTrail(tb testing.TB) *trail {
 			describe := app
 			describe.name, describe.readOnly = "DescribeInstances", true
 			emit(&us, describe, int(next(2)))
-			if !m.Before(tr.spikeStart) && m.Before(tr.spikeStart.Add(spikeMinutes*time.Minute)) {
-				mallory := app
-				mallory.role, mallory.session, mallory.userAgent = "mallory", "laptop", "python-requests/2.31.0"
-				emit(&us, mallory, 60)
-				if m.Equal(tr.spikeStart) {
-					tr.spikeFile = delivery
+			// plant makes n calls c a minute for spikeMinutes from start
+			// and notes the delivery of the file with the first.
+			plant := func(start time.Time, file *time.Time, c call, n int) {
+				if !m.Before(start) && m.Before(start.Add(spikeMinutes*time.Minute)) {
+					emit(&us, c, n)
+					if m.Equal(start) {
+						*file = delivery
+					}
 				}
 			}
-			if !m.Before(tr.slowStart) && m.Before(tr.slowStart.Add(spikeMinutes*time.Minute)) {
-				backup := app
-				backup.name, backup.role, backup.session = "CreateSnapshot", "backup", "nightly"
-				emit(&us, backup, 2)
-				if m.Equal(tr.slowStart) {
-					tr.slowFile = delivery
-				}
-			}
+			mallory := app
+			mallory.role, mallory.session, mallory.userAgent = "mallory", "laptop", "python-requests/2.31.0"
+			plant(tr.spikeStart, &tr.spikeFile, mallory, 60)
+			backup := app
+			backup.name, backup.role, backup.session = "CreateSnapshot", "backup", "nightly"
+			plant(tr.slowStart, &tr.slowFile, backup, 2)
 			other := app
 			other.account, other.region, other.role = acct2, "eu-west-1", "batch"
 			n := len(eu)
