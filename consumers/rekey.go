@@ -114,26 +114,31 @@ func rekeyMessage(dec *cloudtrail.Decoder, msg *kafka.Message) (out []kafka.Mess
 		// which S3 keeps per account): the message as it is.
 		return []kafka.Message{{Key: []byte(accounts[0]), Value: msg.Value, Headers: msg.Headers}}, false
 	}
-	groups, order, err := splitByAccount(dec, msg.Value)
+	groups, order, bad, err := splitByAccount(dec, msg.Value)
 	if err != nil {
 		return []kafka.Message{{Key: []byte(accounts[0]), Value: msg.Value, Headers: msg.Headers}}, false
 	}
 	for _, acct := range order {
 		out = append(out, kafka.Message{Key: []byte(acct), Value: cloudtrail.EncodeRecordsFile(groups[acct]), Headers: msg.Headers})
 	}
+	if len(bad) > 0 {
+		// The records that do not decode go on together, unkeyed, for
+		// the consumer to count and dead-letter: never dropped here.
+		out = append(out, kafka.Message{Value: cloudtrail.EncodeRecordsFile(bad), Headers: msg.Headers})
+	}
 	return out, true
 }
 
 // splitByAccount groups the raw records of a log file, an array of records
-// or JSON Lines by account.
-func splitByAccount(dec *cloudtrail.Decoder, body []byte) (map[string][][]byte, []string, error) {
+// or JSON Lines by account; bad holds those that do not decode.
+func splitByAccount(dec *cloudtrail.Decoder, body []byte) (groups map[string][][]byte, order []string, bad [][]byte, err error) {
 	if len(body) >= 2 && body[0] == 0x1f && body[1] == 0x8b {
 		zr, err := gzip.NewReader(bytes.NewReader(body))
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if body, err = io.ReadAll(io.LimitReader(zr, MaxFileSize)); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	var raws []json.RawMessage
@@ -150,22 +155,22 @@ func splitByAccount(dec *cloudtrail.Decoder, body []byte) (map[string][][]byte, 
 			if err := d.Decode(&r); err == io.EOF {
 				break
 			} else if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			raws = append(raws, r)
 		}
 	}
-	groups := map[string][][]byte{}
-	var order []string
+	groups = map[string][][]byte{}
 	var ev cloudtrail.Event
 	for _, r := range raws {
 		if err := dec.DecodeRecord(r, &ev); err != nil {
-			continue // the consumer would set it aside too
+			bad = append(bad, []byte(r))
+			continue
 		}
 		if _, ok := groups[ev.RecipientAccountID]; !ok {
 			order = append(order, ev.RecipientAccountID)
 		}
 		groups[ev.RecipientAccountID] = append(groups[ev.RecipientAccountID], []byte(r))
 	}
-	return groups, order, nil
+	return groups, order, bad, nil
 }

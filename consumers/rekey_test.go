@@ -18,8 +18,10 @@ import (
 )
 
 // TestRekey feeds an unkeyed topic (round-robin, as a log shipper would
-// leave it) with log files, one file mixing two accounts, and garbage:
-// every record comes out once, on a message keyed by its own account.
+// leave it) with log files, one file mixing two accounts and a broken
+// record, and garbage: every record comes out once, on a message keyed by
+// its own account; the broken record and the garbage come out unkeyed,
+// for the consumer to dead-letter.
 func TestRekey(t *testing.T) {
 	data := loadGroupData(t)
 	kafkatest.Each(t, func(t *testing.T, c kafkatest.Cluster) {
@@ -60,6 +62,8 @@ func TestRekey(t *testing.T) {
 				break
 			}
 		}
+		broken := []byte(`{"eventVersion":"1.08","eventName":"RunInstances"}`) // no eventTime
+		mixed = append(mixed[:1:1], append([][]byte{broken}, mixed[1:]...)...)
 		msgs = append(msgs, kafka.Message{Value: cloudtrail.EncodeRecordsFile(mixed)}, kafka.Message{Value: []byte("garbage")})
 		w := &kafka.Writer{Transport: &kafka.Transport{}, Addr: kafka.TCP(c.Brokers()...), Topic: in, Balancer: &kafka.RoundRobin{},
 			RequiredAcks: kafka.RequireAll, BatchTimeout: 2 * time.Millisecond}
@@ -81,8 +85,8 @@ func TestRekey(t *testing.T) {
 		deadline := time.Now().Add(60 * time.Second)
 		for {
 			if s, _ := last.Load().(consumers.RekeyStats); s.In == int64(len(msgs)) {
-				if s.Split != 1 || s.Passed != 1 || s.Out != int64(len(msgs))+1 {
-					t.Errorf("stats %+v: want 1 split, 1 passed on, %d out", s, len(msgs)+1)
+				if s.Split != 1 || s.Passed != 1 || s.Out != int64(len(msgs))+2 {
+					t.Errorf("stats %+v: want 1 split (in two accounts and the broken record), 1 passed on, %d out", s, len(msgs)+2)
 				}
 				break
 			}
@@ -96,7 +100,7 @@ func TestRekey(t *testing.T) {
 			t.Fatalf("Rekey: %v", err)
 		}
 		got := map[string]int{}
-		garbage := 0
+		garbage, brokenOut := 0, 0
 		for p := range 3 {
 			for _, m := range readTopic(t, c, out, p) {
 				counts := countRecords(m.Value)
@@ -104,6 +108,11 @@ func TestRekey(t *testing.T) {
 					garbage++
 					if len(m.Key) != 0 {
 						t.Errorf("undecodable message keyed %q", m.Key)
+					}
+					if bytes.HasPrefix(m.Value, []byte{0x1f, 0x8b}) || bytes.HasPrefix(m.Value, []byte(`{"Records"`)) {
+						if recs := rawRecords(t, m.Value); len(recs) == 1 && bytes.Equal(recs[0], broken) {
+							brokenOut++
+						}
 					}
 					continue
 				}
@@ -115,8 +124,8 @@ func TestRekey(t *testing.T) {
 				}
 			}
 		}
-		if garbage != 1 {
-			t.Errorf("%d undecodable messages passed on, want 1", garbage)
+		if garbage != 2 || brokenOut != 1 {
+			t.Errorf("%d undecodable messages passed on, %d with the broken record; want 2 (the garbage, the broken record), 1", garbage, brokenOut)
 		}
 		for a, n := range want {
 			if got[a] != n {
