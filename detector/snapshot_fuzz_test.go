@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/trailsight/trailsight/detector"
@@ -26,6 +27,13 @@ func FuzzRestore(f *testing.F) {
 	f.Add(good[:len(good)-8]) // valid once resealed
 	f.Add(snapshotOf(f, e)[:0])
 	f.Add(snapshotOf(f, e))
+	// A version 1 snapshot (written by the release before job rhythms):
+	// the older reader is fuzzed too.
+	v1, err := os.ReadFile("testdata/snapshot-v1.bin")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(v1)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 1<<20 {
 			t.Skip("inputs are capped at 1 MiB")
@@ -40,7 +48,14 @@ func FuzzRestore(f *testing.F) {
 			}
 			out := snapshotOf(t, e)
 			read := 20 + int(binary.LittleEndian.Uint64(in[12:20])) + 8 // accepted, so in holds it
-			if bytes.Equal(configSection(in), configSection(out)) && !bytes.Equal(out, in[:read]) {
+			// An older version is read, converted and written anew as
+			// the current one; the current one must come back unchanged.
+			switch v := binary.LittleEndian.Uint32(in[8:12]); {
+			case v != detector.SnapshotVersion:
+				if w := binary.LittleEndian.Uint32(out[8:12]); w != detector.SnapshotVersion {
+					t.Fatalf("a version %d snapshot restored and written again is version %d", v, w)
+				}
+			case bytes.Equal(configSection(in), configSection(out)) && !bytes.Equal(out, in[:read]):
 				t.Fatalf("Restore accepted a snapshot that is not canonical: it snapshots to other bytes (%d, input %d)", len(out), read)
 			}
 			r, err := detector.Restore(cfg, nil, nil, bytes.NewReader(out))
