@@ -83,6 +83,14 @@ func (r *rhythm) observe(m int64, active, quiet bool, expected func(last, period
 			r.last = int32(m)
 			return
 		}
+		if r.flags&rhythmReported != 0 {
+			// Back after a reported gap, at another minute: the job
+			// restarted or was rescheduled. The gap is over (gapOver
+			// sees the run), and the rhythm goes on from this run.
+			r.last = int32(m)
+			r.flags &^= rhythmFlags
+			return
+		}
 		if r.runs >= rhythmRuns {
 			// A run off the rhythm of an established job: another
 			// caller, or the job rescheduled. Each one erodes the

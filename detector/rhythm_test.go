@@ -153,6 +153,35 @@ func TestEngineMissedRunsOfAnHourlyJob(t *testing.T) {
 	}
 }
 
+func TestEngineGapEndsWhenTheJobResumesAtAnotherMinute(t *testing.T) {
+	// An hourly job at :07 stops for three hours and comes back at :37
+	// (restarted, or rescheduled): the gap ends with its first run, not
+	// once its old rhythm has worn out.
+	gapFrom := 9*1440 + 5*60
+	got := cronStream(t, 10, 30, 7, 1, func(i int) bool {
+		if i < gapFrom {
+			return i%60 == 7
+		}
+		return i >= gapFrom+180 && i%60 == 37
+	})
+	if len(got) != 2 {
+		for _, in := range got {
+			t.Logf("%s %s at %s dur %d (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.Duration, in.PValue, in.Scale, in.Direction)
+		}
+		t.Fatalf("got %d transitions, want a Start and an End", len(got))
+	}
+	first := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).Add(time.Duration(gapFrom+7) * time.Minute)
+	back := first.Add(210 * time.Minute)
+	if st, end := got[0], got[1]; !st.Start.Equal(first) || end.State != StateEnd || end.Duration != 210 {
+		t.Errorf("%s from %s, %s after %d minutes; want a Start at %s and an End after 210 minutes, at the first run at :37", st.State, st.Start, end.State, end.Duration, first)
+	}
+	// Sent once the cool-down's normal minutes are past the watermark
+	// (15 minutes of lateness), not hours later.
+	if end := got[1]; end.Emitted.After(back.Add(30 * time.Minute)) {
+		t.Errorf("End emitted at %s, %s after the job came back", end.Emitted.Format("15:04"), end.Emitted.Sub(back))
+	}
+}
+
 // officeHours reports whether minute i of a stream from Monday 2026-01-05
 // falls from 09:00 to 17:00 UTC on a weekday.
 func officeHours(i int) bool {
