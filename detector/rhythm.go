@@ -30,8 +30,18 @@ const (
 	// period was longer (shorter) than the period.
 	rhythmLong
 	rhythmShort
-	rhythmFlags = rhythmReported | rhythmLong | rhythmShort
+	// rhythmSlow0 is the low bit of a two-bit count (0 to
+	// rhythmSlowRuns-1) of intervals in a row of exactly two periods.
+	rhythmSlow0
+	rhythmSlow  = rhythmSlow0 | rhythmSlow0<<1
+	rhythmFlags = rhythmReported | rhythmLong | rhythmShort | rhythmSlow
 )
+
+// rhythmSlowRuns is how many intervals in a row of exactly two periods
+// double the period: a job skipping runs at random rarely skips every
+// other run three times in a row, and if it does, its runs at the old
+// period wear the doubled rhythm out again.
+const rhythmSlowRuns = 3
 
 const (
 	// minRhythmPeriod and maxRhythmPeriod bound the periods learnt.
@@ -74,10 +84,18 @@ func (r *rhythm) observe(m int64, active, quiet bool, expected func(last, period
 		k := (d + p/2) / p
 		if k >= 1 && abs64(d-k*p) <= rhythmTolerance(p) {
 			missed := k - 1
-			if k == 1 {
+			switch {
+			case k == 1:
 				r.refine(d)
-			} else if expected != nil {
-				missed = expected(int64(r.last), p, k)
+			case k == 2 && r.slowedDown(p):
+				missed = 0 // the job's new period: nothing missed
+			default:
+				if k > 2 {
+					r.flags &^= rhythmSlow
+				}
+				if expected != nil {
+					missed = expected(int64(r.last), p, k)
+				}
 			}
 			r.onRhythm(missed)
 			r.last = int32(m)
@@ -107,11 +125,31 @@ func (r *rhythm) observe(m int64, active, quiet bool, expected func(last, period
 	}
 }
 
+// slowedDown counts an interval of exactly two periods p, and after
+// rhythmSlowRuns of them in a row doubles the period: the job now runs
+// half as often (a schedule changed from hourly to every two hours), and
+// the runs it seemed to miss meanwhile are taken back. Without it such a
+// job kept the old period with a miss in every interval, its miss rate
+// climbing towards one, blind to its later gaps. An interval of one
+// period (refine) or of three or more ends the streak.
+func (r *rhythm) slowedDown(p int64) bool {
+	n := (r.flags&rhythmSlow)/rhythmSlow0 + 1
+	if n < rhythmSlowRuns || 2*p > maxRhythmPeriod {
+		r.flags = r.flags&^rhythmSlow | min(n, rhythmSlowRuns-1)*rhythmSlow0
+		return false
+	}
+	r.period = uint8(2 * p)
+	r.missed -= min(r.missed, rhythmSlowRuns-1)
+	r.flags &^= rhythmSlow | rhythmLong | rhythmShort
+	return true
+}
+
 // refine moves the period a minute towards d after two intervals in a row
 // on the same side of it. The first interval fixes the period, and it may
 // be a minute off: a run's first call falls in one of two minutes. Jitter
 // alternates sides and leaves it; a period a minute off does not.
 func (r *rhythm) refine(d int64) {
+	r.flags &^= rhythmSlow
 	p := int64(r.period)
 	switch {
 	case d > p && r.flags&rhythmLong != 0:

@@ -103,6 +103,26 @@ func TestRhythmMissesAndOtherCallers(t *testing.T) {
 	}
 }
 
+func TestRhythmFollowsASlowdown(t *testing.T) {
+	const base = 29_000_000
+	var r rhythm
+	// Hourly for two days, then every two hours at the same minute.
+	feed(&r, base, 3*1440, func(i int) bool { return i%60 == 7 && (i < 2*1440 || i%120 == 7) })
+	if r.period != 120 || !r.established() {
+		t.Fatalf("rhythm %+v, want an established 120-minute period", r)
+	}
+	if q := r.missRate(); q > 0.02 {
+		t.Errorf("miss rate %g after the slowdown, want the runs it seemed to miss taken back", q)
+	}
+	// A job that skips every other run three times in a row by chance
+	// gets its period doubled, and its hourly runs wear that out again.
+	var flaky rhythm
+	feed(&flaky, base, 2*1440, func(i int) bool { return i%60 == 7 && (i < 1440 || i >= 1440+6*60 || i%120 == 7) })
+	if flaky.period != 60 {
+		t.Errorf("rhythm %+v after three skipped runs and a day of hourly runs, want the hourly period back", flaky)
+	}
+}
+
 // cronStream runs an engine over days of a noisy busy API plus a job making
 // calls calls every period minutes at minute offset, where run(day,
 // minute of day) says whether each run happens, and returns the Insights.
@@ -182,6 +202,29 @@ func TestEngineGapEndsWhenTheJobResumesAtAnotherMinute(t *testing.T) {
 	}
 }
 
+func TestEngineMissedRunsAfterASlowdown(t *testing.T) {
+	// Hourly until day 4, every two hours after; on day 9 it misses two
+	// runs. Two missed runs of a job whose rhythm had stayed hourly were
+	// four "missed" hours among many: no evidence.
+	gapFrom := 9*1440 + 4*60
+	got := cronStream(t, 10, 60, 7, 1, func(i int) bool {
+		if i >= 4*1440 && i%120 != 7 {
+			return false
+		}
+		return i < gapFrom || i >= gapFrom+240
+	})
+	if len(got) != 2 {
+		for _, in := range got {
+			t.Logf("%s %s at %s dur %d (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.Duration, in.PValue, in.Scale, in.Direction)
+		}
+		t.Fatalf("got %d transitions, want a Start and an End", len(got))
+	}
+	first := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).Add(time.Duration(gapFrom+7) * time.Minute)
+	if st := got[0]; !st.Start.Equal(first) || st.Period != 120 {
+		t.Errorf("Start at %s, period %d; want %s, 120", st.Start, st.Period, first)
+	}
+}
+
 // officeHours reports whether minute i of a stream from Monday 2026-01-05
 // falls from 09:00 to 17:00 UTC on a weekday.
 func officeHours(i int) bool {
@@ -253,6 +296,7 @@ func TestRestoreRejectsBadRhythms(t *testing.T) {
 		{"period too long", func(c *callSeries, _ *errSeries) { c.rhythm.period = maxRhythmPeriod + 1 }, "rhythm period 121"},
 		{"runs", func(c *callSeries, _ *errSeries) { c.rhythm.runs = rhythmMaxRuns }, "rhythm runs 255, at most 254"},
 		{"unknown flag", func(c *callSeries, _ *errSeries) { c.rhythm.flags = 1 << 5 }, "rhythm flags 0x20"},
+		{"slow streak of 3", func(c *callSeries, _ *errSeries) { c.rhythm.flags = rhythmSlow }, "rhythm flags 0x18"},
 		{"long and short", func(c *callSeries, _ *errSeries) { c.rhythm.flags = rhythmLong | rhythmShort }, "rhythm flags 0x6"},
 		{"negative last run", func(c *callSeries, _ *errSeries) { c.rhythm.last = -5 }, "rhythm last run -5"},
 		{"gap on a spike", func(c *callSeries, _ *errSeries) {

@@ -449,7 +449,8 @@ func (e *Engine) readRhythm(r *snapReader, s *callSeries) {
 		r.fail("series %s: rhythm period %d outside [%d, %d]", e.key(s.id), rh.period, minRhythmPeriod, maxRhythmPeriod)
 	case rh.runs >= rhythmMaxRuns:
 		r.fail("series %s: rhythm runs %d, at most %d", e.key(s.id), rh.runs, rhythmMaxRuns-1)
-	case rh.flags&^rhythmFlags != 0 || rh.flags&(rhythmLong|rhythmShort) == rhythmLong|rhythmShort:
+	case rh.flags&^rhythmFlags != 0 || rh.flags&(rhythmLong|rhythmShort) == rhythmLong|rhythmShort ||
+		rh.flags&rhythmSlow == rhythmSlow:
 		r.fail("series %s: rhythm flags %#x", e.key(s.id), rh.flags)
 	case rh.last < 0:
 		r.fail("series %s: rhythm last run %d", e.key(s.id), rh.last)
