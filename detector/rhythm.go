@@ -235,18 +235,25 @@ func (e *Engine) testRhythm(c *callSeries, m int64) bool {
 	if from < int64(s.rearm) || s.reg.lastGap >= from {
 		return false // an Insight or a delivery gap since the last run
 	}
+	// Missed, not late: no call since the first missed run could have
+	// come. A run outside the tolerance is off the rhythm, not a run on
+	// it, but the job did run.
+	p := int64(r.period)
+	if s.counts.Head() >= int64(r.last)+p-rhythmTolerance(p) {
+		return false
+	}
 	// The count model must expect the runs here too (half a call a run at
 	// least): a job that pauses at night or at weekends misses no run
 	// then.
 	if mu, _ := c.dropWindow(e, from, m); mu < 0.5*float64(k) {
 		return false
 	}
-	p := math.Pow(r.missRate(), float64(k))
-	if p >= e.alpha(m-int64(r.last)) {
+	q := math.Pow(r.missRate(), float64(k))
+	if q >= e.alpha(m-int64(r.last)) {
 		return false
 	}
-	start := int64(r.last) + int64(r.period) // the first missed run
-	s.al = &alarm{dir: Drop, gap: true, start: start, scale: int(m - start + 1), p: p, last: start - 1}
+	start := int64(r.last) + p // the first missed run
+	s.al = &alarm{dir: Drop, gap: true, start: start, scale: int(m - start + 1), p: q, last: start - 1}
 	for t := start; t <= m; t++ {
 		e.fold(s, t)
 	}

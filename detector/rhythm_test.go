@@ -263,6 +263,34 @@ func TestEngineJobRhythmsStayQuiet(t *testing.T) {
 			t.Errorf("unexpected %s %s at %s (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.PValue, in.Scale, in.Direction)
 		}
 	})
+	t.Run("a punctual job late twice", func(t *testing.T) {
+		// Hourly at :07; on day 9 two runs in a row come at :13, outside
+		// the tolerance of 3 minutes: late, not missed.
+		late := 9*24 + 5
+		got := cronStream(t, 10, 1, 0, 1, func(i int) bool {
+			h, m := i/60, i%60
+			if h == late || h == late+1 {
+				return m == 13
+			}
+			return m == 7
+		})
+		for _, in := range got {
+			t.Errorf("unexpected %s %s at %s (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.PValue, in.Scale, in.Direction)
+		}
+	})
+	t.Run("a job with minutes of jitter", func(t *testing.T) {
+		// Hourly, each run up to 8 minutes early or late: many runs
+		// fall outside the rhythm's tolerance, but the job never stops.
+		rng := rand.New(rand.NewPCG(5, 5))
+		runs := map[int]bool{}
+		for h := range 10 * 24 {
+			runs[h*60+30+rng.IntN(17)-8] = true
+		}
+		got := cronStream(t, 10, 1, 0, 1, func(i int) bool { return runs[i] })
+		for _, in := range got {
+			t.Errorf("unexpected %s %s at %s (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.PValue, in.Scale, in.Direction)
+		}
+	})
 	t.Run("a job that runs only in office hours", func(t *testing.T) {
 		// Every 20 minutes from 09:00 to 17:00 UTC, weekdays: its nights
 		// and weekends are no gaps.
