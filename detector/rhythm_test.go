@@ -124,8 +124,9 @@ func TestRhythmFollowsASlowdown(t *testing.T) {
 }
 
 // cronStream runs an engine over days of a noisy busy API plus a job making
-// calls calls every period minutes at minute offset, where run(day,
-// minute of day) says whether each run happens, and returns the Insights.
+// calls calls every period minutes at minute offset, where run(i) says
+// whether the run at minute i of the stream happens, and returns the
+// Insights.
 func cronStream(t *testing.T, days, period, offset, calls int, run func(i int) bool) []Insight {
 	t.Helper()
 	e, sink := newTestEngine(t)
@@ -142,18 +143,25 @@ func cronStream(t *testing.T, days, period, offset, calls int, run func(i int) b
 	return sink.got
 }
 
+// startAndEnd fails the test unless got is one Start and its End.
+func startAndEnd(t *testing.T, got []Insight) {
+	t.Helper()
+	if len(got) == 2 && got[0].State == StateStart && got[1].State == StateEnd {
+		return
+	}
+	for _, in := range got {
+		t.Logf("%s %s at %s dur %d (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.Duration, in.PValue, in.Scale, in.Direction)
+	}
+	t.Fatalf("got %d transitions, want a Start and an End", len(got))
+}
+
 func TestEngineMissedRunsOfAnHourlyJob(t *testing.T) {
 	// One call an hour: three missed runs are no evidence to the count
 	// model (3 expected, 0 seen: P = 0.05), but the job had not missed
 	// a run in nine days.
 	gapFrom := 9*1440 + 5*60
 	got := cronStream(t, 10, 60, 7, 1, func(i int) bool { return i < gapFrom || i >= gapFrom+180 })
-	if len(got) != 2 {
-		for _, in := range got {
-			t.Logf("%s %s at %s dur %d (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.Duration, in.PValue, in.Scale, in.Direction)
-		}
-		t.Fatalf("got %d transitions, want a Start and an End", len(got))
-	}
+	startAndEnd(t, got)
 	st, end := got[0], got[1]
 	first := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).Add(time.Duration(gapFrom+7) * time.Minute)
 	if st.Direction != Drop || st.Key.EventName != "CreateSnapshot" || !st.Start.Equal(first) {
@@ -184,12 +192,7 @@ func TestEngineGapEndsWhenTheJobResumesAtAnotherMinute(t *testing.T) {
 		}
 		return i >= gapFrom+180 && i%60 == 37
 	})
-	if len(got) != 2 {
-		for _, in := range got {
-			t.Logf("%s %s at %s dur %d (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.Duration, in.PValue, in.Scale, in.Direction)
-		}
-		t.Fatalf("got %d transitions, want a Start and an End", len(got))
-	}
+	startAndEnd(t, got)
 	first := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).Add(time.Duration(gapFrom+7) * time.Minute)
 	back := first.Add(210 * time.Minute)
 	if st, end := got[0], got[1]; !st.Start.Equal(first) || end.State != StateEnd || end.Duration != 210 {
@@ -213,12 +216,7 @@ func TestEngineMissedRunsAfterASlowdown(t *testing.T) {
 		}
 		return i < gapFrom || i >= gapFrom+240
 	})
-	if len(got) != 2 {
-		for _, in := range got {
-			t.Logf("%s %s at %s dur %d (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.Duration, in.PValue, in.Scale, in.Direction)
-		}
-		t.Fatalf("got %d transitions, want a Start and an End", len(got))
-	}
+	startAndEnd(t, got)
 	first := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).Add(time.Duration(gapFrom+7) * time.Minute)
 	if st := got[0]; !st.Start.Equal(first) || st.Period != 120 {
 		t.Errorf("Start at %s, period %d; want %s, 120", st.Start, st.Period, first)
@@ -240,12 +238,7 @@ func TestEngineMissedRunsOfAnOfficeHoursJob(t *testing.T) {
 	// count model alone sees 0 calls against 6 expected, P = 2.5e-3.
 	gapFrom := 9*1440 + 11*60
 	got := cronStream(t, 10, 20, 0, 2, func(i int) bool { return officeHours(i) && (i < gapFrom || i >= gapFrom+60) })
-	if len(got) != 2 {
-		for _, in := range got {
-			t.Logf("%s %s at %s dur %d (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.Duration, in.PValue, in.Scale, in.Direction)
-		}
-		t.Fatalf("got %d transitions, want a Start and an End", len(got))
-	}
+	startAndEnd(t, got)
 	st := got[0]
 	first := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).Add(time.Duration(gapFrom) * time.Minute)
 	if st.Direction != Drop || st.Key.EventName != "CreateSnapshot" || !st.Start.Equal(first) || st.Period != 20 {
@@ -254,51 +247,42 @@ func TestEngineMissedRunsOfAnOfficeHoursJob(t *testing.T) {
 }
 
 func TestEngineJobRhythmsStayQuiet(t *testing.T) {
-	t.Run("two missed runs of a job with a record of misses", func(t *testing.T) {
-		// A job that skips one run in six at random: three missed runs
-		// in a row happen every few days.
-		rng := rand.New(rand.NewPCG(4, 4))
-		got := cronStream(t, 10, 30, 3, 1, func(int) bool { return rng.IntN(6) != 0 })
-		for _, in := range got {
-			t.Errorf("unexpected %s %s at %s (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.PValue, in.Scale, in.Direction)
-		}
-	})
-	t.Run("a punctual job late twice", func(t *testing.T) {
-		// Hourly at :07; on day 9 two runs in a row come at :13, outside
-		// the tolerance of 3 minutes: late, not missed.
-		late := 9*24 + 5
-		got := cronStream(t, 10, 1, 0, 1, func(i int) bool {
-			h, m := i/60, i%60
-			if h == late || h == late+1 {
-				return m == 13
+	// A job that skips one run in six at random: three missed runs in a
+	// row happen every few days.
+	flaky := rand.New(rand.NewPCG(4, 4))
+	// Hourly, each run up to 8 minutes early or late: many runs fall
+	// outside the rhythm's tolerance, but the job never stops.
+	jitter := rand.New(rand.NewPCG(5, 5))
+	jittered := map[int]bool{}
+	for h := range 10 * 24 {
+		jittered[h*60+30+jitter.IntN(17)-8] = true
+	}
+	// Hourly at :07; on day 9 two runs in a row come at :13, outside the
+	// tolerance of 3 minutes: late, not missed.
+	late := 9*24 + 5
+	for _, tc := range []struct {
+		name                        string
+		days, period, offset, calls int
+		run                         func(i int) bool
+	}{
+		{"two missed runs of a job with a record of misses", 10, 30, 3, 1, func(int) bool { return flaky.IntN(6) != 0 }},
+		{"a punctual job late twice", 10, 1, 0, 1, func(i int) bool {
+			if h := i / 60; h == late || h == late+1 {
+				return i%60 == 13
 			}
-			return m == 7
-		})
-		for _, in := range got {
-			t.Errorf("unexpected %s %s at %s (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.PValue, in.Scale, in.Direction)
-		}
-	})
-	t.Run("a job with minutes of jitter", func(t *testing.T) {
-		// Hourly, each run up to 8 minutes early or late: many runs
-		// fall outside the rhythm's tolerance, but the job never stops.
-		rng := rand.New(rand.NewPCG(5, 5))
-		runs := map[int]bool{}
-		for h := range 10 * 24 {
-			runs[h*60+30+rng.IntN(17)-8] = true
-		}
-		got := cronStream(t, 10, 1, 0, 1, func(i int) bool { return runs[i] })
-		for _, in := range got {
-			t.Errorf("unexpected %s %s at %s (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.PValue, in.Scale, in.Direction)
-		}
-	})
-	t.Run("a job that runs only in office hours", func(t *testing.T) {
+			return i%60 == 7
+		}},
+		{"a job with minutes of jitter", 10, 1, 0, 1, func(i int) bool { return jittered[i] }},
 		// Every 20 minutes from 09:00 to 17:00 UTC, weekdays: its nights
 		// and weekends are no gaps.
-		got := cronStream(t, 14, 20, 0, 2, officeHours)
-		for _, in := range got {
-			t.Errorf("unexpected %s %s at %s (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.PValue, in.Scale, in.Direction)
-		}
-	})
+		{"a job that runs only in office hours", 14, 20, 0, 2, officeHours},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, in := range cronStream(t, tc.days, tc.period, tc.offset, tc.calls, tc.run) {
+				t.Errorf("unexpected %s %s at %s (p=%g, scale %d, %s)", in.Key, in.State, in.Start, in.PValue, in.Scale, in.Direction)
+			}
+		})
+	}
 }
 
 // TestCallSeriesSizeClass keeps a call-rate series in Go's 896-byte size
