@@ -569,10 +569,8 @@ const learnLag = 30
 func (e *Engine) evaluate(s *series, m int64) {
 	reg := s.reg
 	c := s.counts.Get(m)
-	if cs, ok := s.kind.(*callSeries); ok {
-		cs.rhythm.observe(m, c > 0, s.counts.Sum(m-runQuiet, m-1) == 0, func(last, period, k int64) int64 {
-			return cs.expectedRuns(e, last, period, k)
-		})
+	if cs, ok := s.kind.(*callSeries); ok && c > 0 {
+		cs.observeRun(e, m)
 	}
 	if s.al != nil {
 		e.track(s, m)

@@ -67,12 +67,13 @@ const (
 // periods drift more.
 func rhythmTolerance(p int64) int64 { return 1 + p/30 }
 
-// observe learns closed minute m. quiet reports whether the runQuiet
-// minutes before it were empty. expected, when not nil, says how many of
-// the k-1 runs between the last run and one k periods later the job was
-// expected to make, and so missed; nil counts all of them.
-func (r *rhythm) observe(m int64, active, quiet bool, expected func(last, period, k int64) int64) {
-	if !active || !quiet {
+// observe learns closed minute m, which has calls. quiet reports whether
+// the runQuiet minutes before it were empty (m starts a run). expected,
+// when not nil, says how many of the k-1 runs between the last run and
+// one k periods later the job was expected to make, and so missed; nil
+// counts all of them.
+func (r *rhythm) observe(m int64, quiet bool, expected func(last, period, k int64) int64) {
+	if !quiet {
 		return
 	}
 	if r.last == 0 {
@@ -274,6 +275,15 @@ func (c *callSeries) gapOver(e *Engine, a *alarm, m int64) bool {
 	}
 	mu, _ := c.dropWindow(e, m-int64(a.scale)+1, m)
 	return mu < 0.5*float64(a.scale)/float64(r.period)
+}
+
+// observeRun feeds closed minute m, which has calls, to the job rhythm.
+// Minutes without calls teach it nothing, so the minute-closing loop calls
+// it only for those with calls.
+func (c *callSeries) observeRun(e *Engine, m int64) {
+	c.rhythm.observe(m, c.counts.Sum(m-runQuiet, m-1) == 0, func(last, period, k int64) int64 {
+		return c.expectedRuns(e, last, period, k)
+	})
 }
 
 // expectedRuns counts, of the k-1 runs a job skipped between its run at

@@ -17,8 +17,8 @@ func feed(r *rhythm, base int64, n int, run func(i int) bool) {
 	quiet := 0
 	for i := range n {
 		active := run(i)
-		r.observe(base+int64(i), active, quiet >= runQuiet, nil)
 		if active {
+			r.observe(base+int64(i), quiet >= runQuiet, nil)
 			quiet = 0
 		} else {
 			quiet++
@@ -74,13 +74,13 @@ func TestRhythmMissesAndOtherCallers(t *testing.T) {
 	}
 	runs := r.runs
 	// It misses two runs, then runs again: on the rhythm, two misses.
-	r.observe(base+2*1440+3+60, true, true, nil)
+	r.observe(base+2*1440+3+60, true, nil)
 	if r.missed != 2 || r.runs != runs+1 || int64(r.last) != base+2*1440+63 {
 		t.Errorf("after a run two periods late: %+v, want 2 missed and the run counted", r)
 	}
 	// Another caller between runs erodes the rhythm but does not move it.
 	last, runs := r.last, r.runs
-	r.observe(int64(last)+12, true, true, nil)
+	r.observe(int64(last)+12, true, nil)
 	if r.last != last || r.runs >= runs || r.period != 30 {
 		t.Errorf("after a call off the rhythm: %+v, want the same last run and period, fewer runs", r)
 	}
@@ -97,7 +97,7 @@ func TestRhythmMissesAndOtherCallers(t *testing.T) {
 	if r.established() {
 		t.Error("established after a reported gap")
 	}
-	r.observe(int64(r.last)+30, true, true, nil)
+	r.observe(int64(r.last)+30, true, nil)
 	if !r.established() {
 		t.Error("not established after the job ran again")
 	}
