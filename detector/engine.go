@@ -621,11 +621,7 @@ func (e *Engine) test(s *series, m int64) {
 		if mu < 3 {
 			continue
 		}
-		obs := s.counts.Sum(from, m)
-		if !models.MayBeLow(obs, mu, v) {
-			continue
-		}
-		p := models.LowerTail(obs, mu, v)
+		p := lowTail(s.counts.Sum(from, m), mu, v)
 		if p < suspectP {
 			s.attrs.heat(from, m+keepAttrs)
 		}
@@ -633,6 +629,9 @@ func (e *Engine) test(s *series, m int64) {
 			e.start(s, Drop, w, m)
 			return
 		}
+	}
+	if len(s.reg.drops) > 0 && e.testSiblings(s, m) {
+		return
 	}
 	if cs, ok := s.kind.(*callSeries); ok && e.testRhythm(cs, m) {
 		return
@@ -651,11 +650,7 @@ func (e *Engine) test(s *series, m int64) {
 		if mu < 3 {
 			continue
 		}
-		obs := s.counts.BlockSum(b0, b1)
-		if !models.MayBeLow(obs, mu, v) {
-			continue
-		}
-		p := models.LowerTail(obs, mu, v)
+		p := lowTail(s.counts.BlockSum(b0, b1), mu, v)
 		if p < suspectP {
 			s.attrs.heat(from, m+keepAttrs)
 		}
@@ -664,6 +659,15 @@ func (e *Engine) test(s *series, m int64) {
 			return
 		}
 	}
+}
+
+// lowTail is the lower tail probability of obs where mu (variance v) is
+// expected, or 1 where obs is plainly not low.
+func lowTail(obs, mu, v float64) float64 {
+	if !models.MayBeLow(obs, mu, v) {
+		return 1
+	}
+	return models.LowerTail(obs, mu, v)
 }
 
 // startBlocks opens a drop Insight whose evidence is the blocks [b0, b1]:
@@ -680,6 +684,7 @@ func (e *Engine) startBlocks(s *series, b0, b1, m int64) {
 	}
 	start := j0 * baseline.BlockMinutes
 	s.al = &alarm{dir: Drop, start: start, scale: int((b1 - j0 + 1) * baseline.BlockMinutes), p: p, last: start - 1}
+	s.reg.addDrop(s)
 	// Blocks older than the minute ring are folded whole.
 	inRing := s.counts.Head() - baseline.MinutesKept + 1
 	for b := j0; (b+1)*baseline.BlockMinutes <= inRing && b <= b1; b++ {
@@ -738,6 +743,14 @@ func (e *Engine) alpha(w int64) float64 { return e.cfg.StartP * float64(w) }
 // into the ordinary minutes before it, which then end the Insight before
 // the burst's own minutes have even closed.
 func (e *Engine) start(s *series, dir Direction, w, m int64) {
+	e.startWith(s, dir, w, m, e.alpha)
+	if dir == Drop {
+		s.reg.addDrop(s)
+	}
+}
+
+// startWith is start with the threshold alpha of a window of w minutes.
+func (e *Engine) startWith(s *series, dir Direction, w, m int64, alpha func(w int64) float64) {
 	from := m - w + 1
 	start, p, best := m, 1.0, math.Inf(-1)
 	for j := from; j <= m; j++ {
@@ -753,7 +766,7 @@ func (e *Engine) start(s *series, dir Direction, w, m int64) {
 			mu, v := s.kind.dropWindow(e, j, m)
 			q, z = models.LowerTail(obs, mu, v), (mu-obs)/math.Sqrt(v)
 		}
-		if q < e.alpha(m-j+1) && z > best {
+		if q < alpha(m-j+1) && z > best {
 			start, p, best = j, q, z
 		}
 	}
@@ -870,6 +883,9 @@ func (e *Engine) track(s *series, m int64) {
 	}
 	e.emitEnd(s)
 	s.rearm = int32(m + 1)
+	if a.dir == Drop {
+		s.reg.removeDrop(s)
+	}
 	s.al = nil
 }
 

@@ -41,6 +41,10 @@ type region struct {
 	writes, novelWrites float64
 	// actors models each principal's write calls (principal.go).
 	actors map[uint32]*principalSeries
+	// drops are the call series with an open drop Insight, except gaps in
+	// a job's runs: the other APIs of their service are tested against
+	// them (sibling.go).
+	drops []*series
 }
 
 // dispersionPool accumulates, over the sparse series of a region, the

@@ -27,8 +27,9 @@ func TestSnapshotCoversEveryField(t *testing.T) {
 			"lateness warmUp out stats traces dirty dirtySet novel accounts tz"},
 		{Stats{}, "Events Series ErrorSeries Regions Open Started Ended ClosedMinutes GapMinutes"},
 		// slotAt, slotMemo: a cache of slot(m); loc: from the Config,
-		// checked against the recorded zone.
-		{region{}, "account name loc first total model gaps gapRun lastGap slotAt slotMemo cfg pool writes novelWrites actors"},
+		// checked against the recorded zone; drops: rebuilt from the
+		// series' open alarms.
+		{region{}, "account name loc first total model gaps gapRun lastGap slotAt slotMemo cfg pool writes novelWrites actors drops"},
 		{dispersionPool{}, "minute block"},
 		{moments{}, "m1 m2 n"},
 		{principalSeries{}, "counts peak last"},

@@ -710,6 +710,12 @@ func (e *Engine) readSeries(r *snapReader, s *series) {
 		al.baseDur = r.int()
 		al.baseHist = r.float64()
 		s.al = al
+		if al.dir == Drop && !al.gap && s.id.typ == APICallRate && s.reg != nil {
+			// The drops whose siblings are tested are not written: they
+			// are the open drops. Their order here differs from the
+			// original's; testSiblings does not depend on it.
+			s.reg.addDrop(s)
+		}
 	}
 	if flags&seriesNovel != 0 {
 		ring := &novelRing{head: r.varint()}

@@ -119,6 +119,10 @@ type Insight struct {
 	// scheduled job, the minutes between its runs (it last ran Period
 	// minutes before Start); 0 otherwise.
 	Period int
+	// SiblingOf is, on the Start of a drop confirmed by another API's
+	// open drop in the same service, account and Region, that API's
+	// eventName; empty otherwise.
+	SiblingOf string
 }
 
 // Record returns the Insights record of this transition, with name-based

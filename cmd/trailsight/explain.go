@@ -183,6 +183,12 @@ func (ex *explanation) print(w io.Writer) error {
 		fmt.Fprintf(w, "have probability %.2g under its record of missed runs, below the threshold of %.2g (-detector.start-p %.2g per minute × %d);\n",
 			why.PValue, ex.rules.StartP*float64(since), ex.rules.StartP, since)
 		fmt.Fprintf(w, "the model expected %.2f calls a minute. It ends when the job runs again (or the model stops expecting its runs).\n", why.Expected)
+	case why != nil && why.SiblingOf != "":
+		fmt.Fprintf(w, "Why it started: %s, another API of %s in this account and Region, had an open drop Insight;\n", why.SiblingOf, rec.EventSource)
+		fmt.Fprintf(w, "this API's calls over the %d minutes since that drop began had tail probability %.2g under the model, below the threshold\n", why.Scale, why.PValue)
+		fmt.Fprintf(w, "of %.2g for a sibling of an open drop (one test per drop, not a window search); the model expected %.2f a minute.\n",
+			detector.SiblingP, why.Expected)
+		fmt.Fprintf(w, "It ends after %d normal minutes, at the change point.\n", ex.rules.CoolDown)
 	case why != nil:
 		fmt.Fprintf(w, "Why it started: a %s over %d minute(s) whose tail probability under the model was %.2g,\n", why.Direction, why.Scale, why.PValue)
 		fmt.Fprintf(w, "below the threshold of %.2g (-detector.start-p %.2g per minute of window × %d); the model expected %.2f a minute.\n",

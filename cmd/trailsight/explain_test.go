@@ -43,3 +43,27 @@ func TestExplainGapInAJobsRuns(t *testing.T) {
 		t.Errorf("window explanation missing:\n%s", b.String())
 	}
 }
+
+// TestExplainSiblingDrop: a drop confirmed by another API's open drop is
+// explained by that drop and the sibling threshold, not as a window test
+// against -detector.start-p, which it did not pass.
+func TestExplainSiblingDrop(t *testing.T) {
+	rec := &cloudtrail.InsightRecord{InsightType: "ApiCallRateInsight", EventSource: "ssm.amazonaws.com",
+		EventName: "UpdateInstanceAssociationStatus", RecipientAccountID: "111122223333", AWSRegion: "us-east-1", InsightDuration: 48}
+	why := &liveInsight{Direction: "drop", Scale: 26, PValue: 8.4e-4, Expected: 0.25, SiblingOf: "UpdateInstanceInformation"}
+	ex := &explanation{rec: rec, from: time.Date(2026, 1, 14, 10, 0, 0, 0, time.UTC), why: why, rules: detectorRules{StartP: 1e-7, CoolDown: 5}}
+	var b strings.Builder
+	if err := ex.print(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"UpdateInstanceInformation, another API of ssm.amazonaws.com in this account and Region, had an open drop Insight",
+		"over the 26 minutes since that drop began had tail probability 0.00084", "threshold\nof 0.001 for a sibling of an open drop"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("explain output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "-detector.start-p") {
+		t.Errorf("a sibling drop explained by the window threshold it did not pass:\n%s", out)
+	}
+}

@@ -37,10 +37,11 @@ import (
 type liveInsight struct {
 	Record    json.RawMessage `json:"record"`
 	Direction string          `json:"direction"`
-	Scale     int             `json:"scale"`            // minutes of the window that started it
-	PValue    float64         `json:"p_value"`          // that window's tail probability
-	Expected  float64         `json:"expected"`         // expected count a minute over the Insight
-	Period    int             `json:"period,omitempty"` // minutes between a scheduled job's runs, when missed runs started it
+	Scale     int             `json:"scale"`                // minutes of the window that started it
+	PValue    float64         `json:"p_value"`              // that window's tail probability
+	Expected  float64         `json:"expected"`             // expected count a minute over the Insight
+	Period    int             `json:"period,omitempty"`     // minutes between a scheduled job's runs, when missed runs started it
+	SiblingOf string          `json:"sibling_of,omitempty"` // the API of the same service whose open drop this drop confirmed
 
 	rec cloudtrail.InsightRecord // Record decoded
 }
@@ -48,7 +49,7 @@ type liveInsight struct {
 func newLiveInsight(in *detector.Insight) liveInsight {
 	rec := in.Record()
 	return liveInsight{Record: rec.AppendJSON(nil), Direction: in.Direction.String(), Scale: in.Scale,
-		PValue: finite(in.PValue), Expected: finite(in.Expected), Period: in.Period, rec: rec}
+		PValue: finite(in.PValue), Expected: finite(in.Expected), Period: in.Period, SiblingOf: in.SiblingOf, rec: rec}
 }
 
 // finite keeps JSON encodable: a probability that underflowed, or an
