@@ -45,6 +45,12 @@ type partition struct {
 	tap Tap // out, when it is a Tap
 
 	offsetLag prometheus.Gauge // this partition's child of offset_lag
+	// The children set at every message, looked up once (a label lookup
+	// hashes its values: a few percent of a message's cost). The gauges
+	// are made on first use, so their series appear once they have a
+	// value: the next offset once known, the lag with the first watermark.
+	nextOffsetG, lagG prometheus.Gauge
+	okMessages        prometheus.Counter
 	// stats is what the Engine's counters were when last added to the
 	// process's detector metrics.
 	stats detector.Stats
@@ -89,9 +95,10 @@ func (g *Group) runPartition(ctx context.Context, gen *kafka.Generation, topic s
 		defer func() { tr.Released(p.e.OpenInsights()) }()
 	}
 	if p.next >= 0 {
-		g.m.nextOffset.WithLabelValues(topic, p.partLbl).Set(float64(p.next))
+		p.setNextOffset()
 	}
 	p.offsetLag = g.m.offsetLag.WithLabelValues(topic, p.partLbl)
+	p.okMessages = g.m.messages.WithLabelValues(msgOK)
 	restored()
 	g.addLive(p)
 	defer g.removeLive(p)
@@ -432,14 +439,29 @@ func (p *partition) handle(ctx context.Context, msg *kafka.Message) error {
 	case st.Records == 0:
 		result = msgEmpty
 	}
-	g.m.messages.WithLabelValues(result).Inc()
+	if result == msgOK {
+		p.okMessages.Inc()
+	} else {
+		g.m.messages.WithLabelValues(result).Inc()
+	}
 	p.next = msg.Offset + 1
 	p.since++
-	g.m.nextOffset.WithLabelValues(p.topic, p.partLbl).Set(float64(p.next))
+	p.setNextOffset()
 	if w := p.e.Watermark(); !w.IsZero() && !p.newest.IsZero() {
-		g.m.lag.WithLabelValues(p.topic, p.partLbl).Set(p.newest.Sub(w).Seconds())
+		if p.lagG == nil {
+			p.lagG = g.m.lag.WithLabelValues(p.topic, p.partLbl)
+		}
+		p.lagG.Set(p.newest.Sub(w).Seconds())
 	}
 	return nil
+}
+
+// setNextOffset sets the next_offset gauge of the partition to p.next.
+func (p *partition) setNextOffset() {
+	if p.nextOffsetG == nil {
+		p.nextOffsetG = p.g.m.nextOffset.WithLabelValues(p.topic, p.partLbl)
+	}
+	p.nextOffsetG.Set(float64(p.next))
 }
 
 // idle moves the clock of a partition that got no message for a while by
