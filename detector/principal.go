@@ -50,8 +50,12 @@ func (reg *region) principalSeries(id uint32) *principalSeries {
 	return p
 }
 
-// learnPrincipals updates the principals' peaks with the 10-minute window
-// ending at the closed minute t, every ten minutes.
+// learnPrincipals updates the principals' peaks, every ten minutes, with
+// the 10-minute windows ending in the last ten closed minutes (up to t).
+// routine compares a burst's sliding 10-minute sum with the peak, so the
+// peak is a sliding maximum too: windows aligned to ten minutes split a
+// burst that straddles a boundary, and took a principal's peak for as
+// little as half of its bursts.
 func (reg *region) learnPrincipals(t int64) {
 	if t < reg.first || (t+1)%10 != 0 {
 		return
@@ -61,7 +65,13 @@ func (reg *region) learnPrincipals(t int64) {
 			p.peak *= math.Exp(-float64(t-p.last) / peakMemory)
 		}
 		p.last = t
-		p.peak = math.Max(p.peak, p.counts.Sum(t-9, t))
+		w := p.counts.Sum(t-18, t-9)
+		best := w
+		for end := t - 8; end <= t; end++ {
+			w += p.counts.Get(end) - p.counts.Get(end-10)
+			best = math.Max(best, w)
+		}
+		p.peak = math.Max(p.peak, best)
 	}
 }
 

@@ -68,3 +68,23 @@ func TestKnownPrincipalFarBeyondItsPeakStarts(t *testing.T) {
 		t.Fatalf("got %v, want a Start on TagRole: 400 calls is four times the role's peak", got)
 	}
 }
+
+// A principal's peak is its largest sliding 10-minute sum: a burst of 40
+// calls over minutes 5 to 14, across a ten-minute boundary, is a peak of
+// 40, as routine measures the next burst. (Windows aligned to ten minutes
+// saw 20 and 20.)
+func TestPrincipalPeakSlides(t *testing.T) {
+	reg := &region{first: 0}
+	p := reg.principalSeries(1)
+	for m := int64(0); m < 30; m++ {
+		if m >= 5 && m < 15 {
+			p.counts.Add(m, 4)
+		} else {
+			p.counts.Add(m, 0)
+		}
+		reg.learnPrincipals(m)
+	}
+	if p.peak < 39.9 || p.peak > 40 {
+		t.Errorf("peak = %v, want 40 (decayed by at most a few minutes)", p.peak)
+	}
+}
