@@ -796,9 +796,10 @@ func (e *Engine) startWith(s *series, dir Direction, w, m int64, alpha func(w in
 }
 
 // fold adds closed minute t to an open Insight: its count, and a CUSUM
-// whose maximum marks where the unusual activity ended. The allowance (half
-// the expectation, plus half a call) makes the CUSUM fall once activity is
-// back to normal, so its argmax is the change point, not the detection time.
+// whose maximum marks where the unusual activity ended. The allowance
+// (spikeAllowance; for drops three quarters of the expectation) makes the
+// CUSUM fall once activity is back to normal, so its argmax is the change
+// point, not the detection time.
 func (e *Engine) fold(s *series, t int64) {
 	if t <= s.al.last {
 		return
@@ -822,7 +823,7 @@ func (e *Engine) foldSpan(s *series, t int64, c, mu float64) {
 	a.sum += c
 	var inc float64
 	if a.dir == Spike {
-		inc = c - (1.5*mu + 0.5)
+		inc = c - spikeAllowance(mu, a.sum/float64(t-a.start+1))
 	} else {
 		inc = 0.75*mu - c
 	}
@@ -834,6 +835,27 @@ func (e *Engine) foldSpan(s *series, t int64, c, mu float64) {
 		a.sumAtEnd, a.expAtEnd = a.sum, a.exp
 	}
 }
+
+// spikeAllowance is what a minute of an open spike must exceed to extend
+// it: the logarithmic mean of the expected rate mu and the Insight's rate
+// so far r, the rate at which a minute is as likely under either (the
+// Poisson log-likelihood-ratio CUSUM), so the CUSUM's maximum is where the
+// higher rate most likely ended. It is never under 1.5 mu. A fixed
+// allowance of half a call (the first rule) ended a slow spike of a rare
+// API, a call every other minute, at its first pause: a 50-minute spike
+// reported as 5 minutes long.
+func spikeAllowance(mu, r float64) float64 {
+	floor := 1.5 * mu
+	m := math.Max(mu, minAllowanceRate)
+	if r <= m*(1+1e-9) {
+		return floor // (and the logarithmic mean's 0/0 is avoided)
+	}
+	return math.Max(floor, (r-m)/math.Log(r/m))
+}
+
+// minAllowanceRate stands in for an expectation of (nearly) zero, whose
+// logarithm would make every call extend the Insight.
+const minAllowanceRate = 1e-3
 
 // track folds minute m into an open Insight and ends it after CoolDown
 // consecutive normal minutes.

@@ -311,3 +311,47 @@ func TestEngineOpenInsights(t *testing.T) {
 		t.Errorf("open after the spike ended: %d Insights", len(open))
 	}
 }
+
+// A slow spike of a rare API, a call every other minute for 50 minutes,
+// ends where it ends: the CUSUM's allowance is the logarithmic mean of the
+// expected rate and the Insight's, not a fixed half call, which the spike's
+// first pause (0 calls) outweighed, reporting it as a few minutes long.
+func TestEngineSlowSpikeEndsWhereItEnds(t *testing.T) {
+	e, sink := newTestEngine(t)
+	s := &stream{e: e, t0: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), rng: rand.New(rand.NewPCG(12, 12)), label: "slow"}
+	ctx := context.Background()
+	from, dur := 9*1440+600, 50
+	for i := 0; i < 10*1440; i++ {
+		_ = e.Advance(ctx, s.t0.Add(time.Duration(i)*time.Minute))
+		s.minute(i, poissonN(s.rng, 10), "DescribeInstances", "", "arn:aws:iam::111122223333:role/app", false)
+		n := poissonN(s.rng, 0.003)
+		if i >= from && i < from+dur && (i-from)%2 == 0 {
+			n = 1
+		}
+		s.minute(i, n, "AttachVolume", "", "arn:aws:iam::111122223333:role/ops", true)
+	}
+	var st, end *Insight
+	for i := range sink.got {
+		in := &sink.got[i]
+		t.Logf("%s %s %s at %s dur %d (p=%.2g, scale %d)", in.Key.EventName, in.State, in.Direction, in.Start.Format("01-02T15:04"), in.Duration, in.PValue, in.Scale)
+		switch {
+		case in.Key.EventName != "AttachVolume":
+			t.Errorf("unexpected Insight of %s", in.Key.EventName)
+		case in.State == StateStart && st == nil:
+			st = in
+		case in.State == StateEnd && end == nil:
+			end = in
+		default:
+			t.Errorf("a second %s", in.State)
+		}
+	}
+	if st == nil || end == nil {
+		t.Fatalf("Start %v, End %v; want both", st != nil, end != nil)
+	}
+	if d := st.Start.Sub(s.t0.Add(time.Duration(from) * time.Minute)); d.Abs() > 2*time.Minute {
+		t.Errorf("Start %s from the spike's first call, want within 2m", d)
+	}
+	if end.Duration < dur-5 || end.Duration > dur+3 {
+		t.Errorf("End duration %d, want about %d (the spike's length)", end.Duration, dur)
+	}
+}
