@@ -38,6 +38,10 @@ type Report struct {
 	EndOnlyInsights int     `json:"end_only_insights"` // End without Start
 
 	Delay DelayStats `json:"delay"` // over detected target labels
+	// Bounds compares the Insight that detected each target label (the
+	// first notified) with the label: |start − label start| and, for a
+	// closed Insight, |end − label end|, in minutes.
+	Bounds BoundsError `json:"bounds"`
 
 	Traps        []TrapScore `json:"traps"`
 	TrapInsights int         `json:"trap_insights"` // false positives overlapping a trap
@@ -71,6 +75,13 @@ type DelayStats struct {
 	N             int     `json:"n"`
 	MedianMinutes float64 `json:"median_minutes"`
 	P90Minutes    float64 `json:"p90_minutes"`
+}
+
+// BoundsError summarises how far detected Insights' starts and ends are
+// from their labels', as absolute minutes.
+type BoundsError struct {
+	Start DelayStats `json:"start"`
+	End   DelayStats `json:"end"` // closed Insights only
 }
 
 // TrapScore counts the false positives one kind of trap caused.
@@ -159,6 +170,13 @@ func (r *Report) WriteTable(w io.Writer) {
 		p("\nstatistics |rel err|\tn\tmedian\tp90\tundefined\n")
 		p("insight.average\t%d\t%.4f\t%.4f\t%d\n", e.Insight.N, e.Insight.Median, e.Insight.P90, e.Insight.Undefined)
 		p("baseline.average\t%d\t%.4f\t%.4f\t%d\n", e.Baseline.N, e.Baseline.Median, e.Baseline.P90, e.Baseline.Undefined)
+		tw.Flush()
+	}
+
+	if b := r.Bounds; b.Start.N > 0 {
+		p("\nbounds vs labels |err|\tn\tmedian\tp90\n")
+		p("start\t%d\t%s\t%s\n", b.Start.N, minutes(b.Start.N, b.Start.MedianMinutes), minutes(b.Start.N, b.Start.P90Minutes))
+		p("end (closed Insights)\t%d\t%s\t%s\n", b.End.N, minutes(b.End.N, b.End.MedianMinutes), minutes(b.End.N, b.End.P90Minutes))
 		tw.Flush()
 	}
 

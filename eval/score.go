@@ -371,7 +371,7 @@ func scoreLabels(r *Report, labels []Label, hits [][]*insight) []KindScore {
 	}
 	kinds := make(map[kindKey]*KindScore)
 	kindDelays := make(map[kindKey][]float64)
-	var delays []float64
+	var delays, startErrs, endErrs []float64
 	for i := range labels {
 		l := &labels[i]
 		if l.Trap {
@@ -406,6 +406,10 @@ func scoreLabels(r *Report, labels []Label, hits [][]*insight) []KindScore {
 		}
 		d := first.notified().Sub(l.Start).Minutes()
 		delays = append(delays, d)
+		startErrs = append(startErrs, math.Abs(first.start.Sub(l.Start).Minutes()))
+		if first.endRec != nil {
+			endErrs = append(endErrs, math.Abs(first.end.Sub(l.End).Minutes()))
+		}
 		kindDelays[kk] = append(kindDelays[kk], d)
 		if l.Principal != "" {
 			r.Attribution.Labels++
@@ -415,6 +419,7 @@ func scoreLabels(r *Report, labels []Label, hits [][]*insight) []KindScore {
 		}
 	}
 	r.Delay = delayStats(delays)
+	r.Bounds = BoundsError{Start: delayStats(startErrs), End: delayStats(endErrs)}
 
 	rows := []KindScore{}
 	for kk, k := range kinds {

@@ -170,6 +170,10 @@ func TestScore(t *testing.T) {
 		OpenInsights: 1, EndOnlyInsights: 1,
 		// Delays -15 and 12: median -1.5, p90 -15 + 0.9·27 = 9.3.
 		Delay: DelayStats{N: 2, MedianMinutes: -1.5, P90Minutes: 9.3},
+		// l1 by i1 (10:05-10:25 for 10:00-10:30): 5 and 5; l3 by i3 (from
+		// 13:40, open, for 14:00-14:20): 20 and no end. Starts [5, 20]:
+		// median 12.5, p90 5 + 0.9·15.
+		Bounds: BoundsError{Start: DelayStats{N: 2, MedianMinutes: 12.5, P90Minutes: 18.5}, End: DelayStats{N: 1, MedianMinutes: 5, P90Minutes: 5}},
 		Traps: []TrapScore{
 			{Kind: "trap_duplicate_delivery", Labels: 1, Triggered: 1, Insights: 1},
 			{Kind: "trap_readonly_spike", Labels: 1, Triggered: 1, Insights: 1},
