@@ -38,10 +38,15 @@ func UpperTail(k, mean, variance float64) float64 {
 		// P(X >= k) = P(k, mean), the regularised lower incomplete gamma.
 		return clamp01(mathext.GammaIncReg(k, mean))
 	}
-	p := mean / variance
-	r := mean * mean / (variance - mean)
-	// P(X >= k) = 1 - I_p(r, k) = I_{1-p}(k, r).
-	return clamp01(mathext.RegIncBeta(k, r, 1-p))
+	p, r, ok := negBin(mean, variance)
+	if !ok {
+		return 0 // all but a vanishing share of the law is at 0, and k >= 1
+	}
+	// P(X >= k) = 1 - I_p(r, k) = I_{1-p}(k, r), unless 1-p rounds to 1.
+	if q := 1 - p; q < 1 {
+		return clamp01(mathext.RegIncBeta(k, r, q))
+	}
+	return clamp01(1 - mathext.RegIncBeta(r, k, p))
 }
 
 // LowerTail returns P(X <= k) for a count X with the given mean and variance.
@@ -63,9 +68,26 @@ func LowerTail(k, mean, variance float64) float64 {
 		// P(X <= k) = Q(k+1, mean), the regularised upper incomplete gamma.
 		return clamp01(mathext.GammaIncRegComp(k+1, mean))
 	}
-	p := mean / variance
-	r := mean * mean / (variance - mean)
+	p, r, ok := negBin(mean, variance)
+	if !ok {
+		return 1
+	}
 	return clamp01(mathext.RegIncBeta(r, k+1, p))
+}
+
+// negBin returns the negative binomial's p = mean/variance and
+// r = mean^2/(variance-mean) (variance > mean). ok is false where either
+// underflows to 0 (a vanishing mean, or a variance beyond any use): the law
+// is then all but entirely at 0, and the incomplete beta function, which
+// takes only positive parameters, panics on it. (FuzzNABModel found it: a
+// mean under 1e-162 squared to 0.)
+func negBin(mean, variance float64) (p, r float64, ok bool) {
+	p = mean / variance
+	r = mean * mean / (variance - mean)
+	if r == 0 || math.IsInf(r, 0) {
+		r = mean / (variance/mean - 1) // the same, without squaring mean
+	}
+	return p, r, p > 0 && r > 0 && !math.IsInf(r, 0)
 }
 
 func binomial(mean, variance float64) (n, p float64) {

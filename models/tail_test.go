@@ -92,3 +92,22 @@ func TestTailsMatchBinomial(t *testing.T) {
 		}
 	}
 }
+
+// Degenerate laws never panic (the incomplete beta function takes only
+// positive parameters) and keep their limits: a vanishing mean puts all the
+// mass at 0.
+func TestTailsOfDegenerateLaws(t *testing.T) {
+	for _, c := range []struct{ k, mean, variance, upper, lower float64 }{
+		{5, 1e-300, 1e-200, 0, 1}, // mean^2 underflows
+		{5, 1e-320, 1, 0, 1},      // denormal mean
+		{5, 1e-10, 1e300, 0, 1},   // p = mean/variance: 1-p rounds to 1
+		{5, 1e-10, 1e308, 0, 1},   // p underflows
+		{1, 1e-170, 2e-170, 0, 1}, // overdispersed, tiny
+		{0, 1e-300, 1e-200, 1, 1}, // P(X >= 0) = 1; P(X <= 0) ≈ 1
+	} {
+		up, lo := UpperTail(c.k, c.mean, c.variance), LowerTail(c.k, c.mean, c.variance)
+		if math.Abs(up-c.upper) > 1e-9 || math.Abs(lo-c.lower) > 1e-9 {
+			t.Errorf("k=%g mean=%g variance=%g: upper %g, lower %g; want %g, %g", c.k, c.mean, c.variance, up, lo, c.upper, c.lower)
+		}
+	}
+}
