@@ -684,7 +684,6 @@ func (e *Engine) startBlocks(s *series, b0, b1, m int64) {
 	}
 	start := j0 * baseline.BlockMinutes
 	s.al = &alarm{dir: Drop, start: start, scale: int((b1 - j0 + 1) * baseline.BlockMinutes), p: p, last: start - 1}
-	s.reg.addDrop(s)
 	// Blocks older than the minute ring are folded whole.
 	inRing := s.counts.Head() - baseline.MinutesKept + 1
 	for b := j0; (b+1)*baseline.BlockMinutes <= inRing && b <= b1; b++ {
@@ -744,9 +743,6 @@ func (e *Engine) alpha(w int64) float64 { return e.cfg.StartP * float64(w) }
 // the burst's own minutes have even closed.
 func (e *Engine) start(s *series, dir Direction, w, m int64) {
 	e.startWith(s, dir, w, m, e.alpha)
-	if dir == Drop {
-		s.reg.addDrop(s)
-	}
 }
 
 // startWith is start with the threshold alpha of a window of w minutes.
@@ -912,6 +908,9 @@ func (e *Engine) track(s *series, m int64) {
 }
 
 func (e *Engine) emitStart(s *series, start int64, obs float64, minutes int, expected float64) {
+	if s.al.dir == Drop && !s.al.gap {
+		s.reg.addDrop(s) // its siblings are tested against it (sibling.go)
+	}
 	s.al.baseAvg, s.al.baseDur, s.al.baseHist = s.baseline(start)
 	in := e.insight(s, StateStart, start, minutes, obs)
 	in.Expected = expected

@@ -31,8 +31,8 @@ const (
 	maxSiblingWindow = 120
 )
 
-// addDrop registers s, whose drop Insight just opened, with its account
-// and Region.
+// addDrop registers s, whose drop Insight just opened (emitStart; Restore
+// for open ones), with its account and Region.
 func (r *region) addDrop(s *series) { r.drops = append(r.drops, s) }
 
 // removeDrop forgets s once its Insight has ended.
@@ -86,6 +86,5 @@ func (e *Engine) testSiblings(s *series, m int64) bool {
 	e.startWith(s, Drop, bestW, m, func(int64) float64 { return siblingP })
 	// startWith emitted the Start last.
 	e.out[len(e.out)-1].SiblingOf = e.vals.strs[by.id.name]
-	s.reg.addDrop(s)
 	return true
 }

@@ -160,7 +160,8 @@ func TestEngineSiblingDrop(t *testing.T) {
 // minute) that go on. Over 10 draws, 200 sibling hypotheses, the parent is
 // found every time and at most 2 siblings are "confirmed" (1e-3 a test,
 // re-tested as the window grows: a few in a thousand; measured 1 in 600
-// over 30 draws).
+// over 30 draws of the same setup with ten days instead of eight, not
+// committed for its 27 s).
 func TestEngineSiblingFalseAlarms(t *testing.T) {
 	const siblings, draws = 20, 10
 	parents, falseSiblings := 0, 0
