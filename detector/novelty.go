@@ -160,8 +160,14 @@ func (e *Engine) testNoveltyWindow(s *series, w, m int64) bool {
 		return false
 	}
 	p := models.UpperTail(obs, mu, v)
+	var by *series
 	if p >= e.alpha(m-from+1) {
-		return false
+		if p >= companionP {
+			return false
+		}
+		if by = e.companion(s, m); by == nil {
+			return false
+		}
 	}
 	start := r.first(from, m)
 	s.attrs.heat(start, m+keepAttrs)
@@ -171,6 +177,12 @@ func (e *Engine) testNoveltyWindow(s *series, w, m int64) bool {
 	}
 	exp, _ := s.kind.spikeWindow(e, start, m)
 	e.emitStart(s, start, s.counts.Sum(start, m), int(m-start+1), exp/float64(m-start+1))
+	// emitStart emitted the Start last.
+	in := &e.out[len(e.out)-1]
+	in.Novel = true
+	if by != nil {
+		in.CompanionOf = e.vals.strs[by.id.name]
+	}
 	return true
 }
 

@@ -123,6 +123,13 @@ type Insight struct {
 	// open drop in the same service, account and Region, that API's
 	// eventName; empty otherwise.
 	SiblingOf string
+	// Novel is true on the Start of a spike found by the calls of
+	// principals new to the account (novelty.go).
+	Novel bool
+	// CompanionOf is, on the Start of a spike of calls by new principals
+	// confirmed by another API's open Insight of new principals' calls in
+	// the same account and Region, that API's eventName; empty otherwise.
+	CompanionOf string
 }
 
 // Record returns the Insights record of this transition, with name-based

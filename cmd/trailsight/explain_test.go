@@ -67,3 +67,38 @@ func TestExplainSiblingDrop(t *testing.T) {
 		t.Errorf("a sibling drop explained by the window threshold it did not pass:\n%s", out)
 	}
 }
+
+// TestExplainNewPrincipals: a spike started by new principals' calls says
+// so, and one confirmed as the companion of another API's Insight names
+// that API and the companion threshold, not -detector.start-p.
+func TestExplainNewPrincipals(t *testing.T) {
+	rec := &cloudtrail.InsightRecord{InsightType: "ApiCallRateInsight", EventSource: "iam.amazonaws.com",
+		EventName: "PutRolePolicy", RecipientAccountID: "111122223333", AWSRegion: "us-east-1", InsightDuration: 7}
+	why := &liveInsight{Direction: "spike", Scale: 10, PValue: 2.6e-6, Expected: 0.01, Novel: true}
+	ex := &explanation{rec: rec, from: time.Date(2026, 1, 12, 10, 13, 0, 0, time.UTC), why: why, rules: detectorRules{StartP: 1e-7, CoolDown: 5}}
+	print := func() string {
+		var b strings.Builder
+		if err := ex.print(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	out := print()
+	for _, want := range []string{"the calls of principals new to the account (first seen less than a day ago) over 10 minute(s)",
+		"tail probability 2.6e-06", "threshold of 1e-06 (-detector.start-p 1e-07 per minute of window × 10)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("explain output lacks %q:\n%s", want, out)
+		}
+	}
+	why.CompanionOf = "CreateUser"
+	out = print()
+	for _, want := range []string{"CreateUser, another API in this account and Region, had an open Insight holding calls by principals",
+		"tail probability 2.6e-06", "threshold of 0.001 for a companion"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("explain output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "-detector.start-p") {
+		t.Errorf("a companion explained by the window threshold it did not pass:\n%s", out)
+	}
+}

@@ -42,6 +42,11 @@ type liveInsight struct {
 	Expected  float64         `json:"expected"`             // expected count a minute over the Insight
 	Period    int             `json:"period,omitempty"`     // minutes between a scheduled job's runs, when missed runs started it
 	SiblingOf string          `json:"sibling_of,omitempty"` // the API of the same service whose open drop this drop confirmed
+	// Novel: the calls of principals new to the account started it;
+	// CompanionOf: the API whose open Insight of new principals' calls it
+	// confirmed.
+	Novel       bool   `json:"novel,omitempty"`
+	CompanionOf string `json:"companion_of,omitempty"`
 
 	rec cloudtrail.InsightRecord // Record decoded
 }
@@ -49,7 +54,8 @@ type liveInsight struct {
 func newLiveInsight(in *detector.Insight) liveInsight {
 	rec := in.Record()
 	return liveInsight{Record: rec.AppendJSON(nil), Direction: in.Direction.String(), Scale: in.Scale,
-		PValue: finite(in.PValue), Expected: finite(in.Expected), Period: in.Period, SiblingOf: in.SiblingOf, rec: rec}
+		PValue: finite(in.PValue), Expected: finite(in.Expected), Period: in.Period, SiblingOf: in.SiblingOf,
+		Novel: in.Novel, CompanionOf: in.CompanionOf, rec: rec}
 }
 
 // finite keeps JSON encodable: a probability that underflowed, or an

@@ -1,0 +1,46 @@
+package detector
+
+// Companions: an incident by a new principal (a stolen key creating users,
+// attaching policies, adding inline policies) spans several APIs in the
+// same minutes. On an API nobody calls, its first calls stand out at once;
+// on an API that deploys also burst on (PutRolePolicy by CloudFormation),
+// the novelty test inherits that burstiness, and ten calls by a newcomer
+// are "a cluster, by a newcomer": rare, but not rare enough for start_p.
+// Once one API's Insight holds calls by new principals, the new
+// principals' calls to the other APIs of that account and Region are a
+// hypothesis of their own ("is this the same incident?"), tested only
+// while that Insight is open: one test per API per incident, not a search
+// over every window of every series, so it is held to companionP, as a
+// sibling drop is to siblingP (sibling.go).
+//
+// Everything the rule reads (novelty rings, open Insights) is in the
+// snapshot, and of several open Insights the first API name is named, so a
+// restored Engine decides as the original did.
+
+// companionP is the tail probability below which calls by new principals
+// confirm another API's open Insight of new principals' calls: suspectP,
+// the level at which a series is already watched closely.
+const companionP = suspectP
+
+// CompanionP is companionP, for explanations.
+const CompanionP = companionP
+
+// companion returns another call series of s's account and Region whose
+// open spike Insight holds at least min_count calls by new principals
+// since it started, or nil.
+func (e *Engine) companion(s *series, m int64) *series {
+	var by *series
+	for o, r := range e.novel {
+		if o == s || o.reg != s.reg || o.al == nil || o.al.dir != Spike {
+			continue
+		}
+		if r.sum(o.al.start, m) < float64(e.cfg.MinCount) {
+			continue
+		}
+		if by == nil || e.vals.strs[o.id.name] < e.vals.strs[by.id.name] ||
+			o.id.name == by.id.name && e.vals.strs[o.id.source] < e.vals.strs[by.id.source] {
+			by = o
+		}
+	}
+	return by
+}
