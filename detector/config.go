@@ -3,6 +3,8 @@ package detector
 import (
 	"flag"
 	"fmt"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/trailsight/trailsight/models"
@@ -32,6 +34,15 @@ type Config struct {
 	TimeZones map[string]string `yaml:"time_zones"`
 	// ServiceEvents counts AwsServiceEvent records too (spec §2.9 #13).
 	ServiceEvents bool `yaml:"service_events"`
+	// QuietPrincipals are patterns (path.Match: '*' stops at '/') of
+	// userIdentity ARNs whose bursts start no spike Insight: a spike whose
+	// unusual calls (or errors) come mostly from matching principals is
+	// taken as theirs and left alone, as the routine-burst rule leaves a
+	// principal within its usual peak. Their calls still count and are
+	// learned, and drops are judged as ever. For the automation users know
+	// (a CI role, a backup job): detection-notes, "alert fatigue from
+	// automation".
+	QuietPrincipals []string `yaml:"quiet_principals"`
 
 	Seasonal models.SeasonalConfig `yaml:"-"`
 	Rate     models.RateConfig     `yaml:"-"`
@@ -47,6 +58,16 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.IntVar(&c.MinCount, "detector.min-count", 3, "Fewest calls or errors in a window that may start an Insight.")
 	f.IntVar(&c.CoolDown, "detector.cool-down", 5, "Consecutive normal minutes that end an Insight.")
 	f.BoolVar(&c.ServiceEvents, "detector.service-events", false, "Count AwsServiceEvent records too.")
+	c.QuietPrincipals = nil
+	f.Func("detector.quiet-principals", "Comma-separated userIdentity ARN patterns (path.Match: '*' stops at '/') whose bursts start no spike Insight.", func(v string) error {
+		c.QuietPrincipals = nil
+		for _, pat := range strings.Split(v, ",") {
+			if pat = strings.TrimSpace(pat); pat != "" {
+				c.QuietPrincipals = append(c.QuietPrincipals, pat)
+			}
+		}
+		return nil
+	})
 	c.Seasonal = models.DefaultSeasonalConfig()
 	c.Rate = models.DefaultRateConfig()
 }
@@ -75,6 +96,14 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("detector.min-count=%d: must be at least 1", c.MinCount)
 	case c.CoolDown < 1 || c.CoolDown > 60:
 		return fmt.Errorf("detector.cool-down=%d: must be between 1 and 60", c.CoolDown)
+	}
+	for i, pat := range c.QuietPrincipals {
+		if pat == "" {
+			return fmt.Errorf("detector.quiet_principals[%d] is empty: give an ARN or a pattern such as arn:aws:sts::111122223333:assumed-role/ci-deploy/*", i)
+		}
+		if _, err := path.Match(pat, ""); err != nil {
+			return fmt.Errorf("detector.quiet_principals[%d]=%q: %v (patterns are path.Match's: *, ?, [...], and \\ escapes)", i, pat, err)
+		}
 	}
 	for acct, tz := range c.TimeZones {
 		if _, err := time.LoadLocation(tz); err != nil {

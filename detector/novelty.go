@@ -169,6 +169,9 @@ func (e *Engine) testNoveltyWindow(s *series, w, m int64) bool {
 			return false
 		}
 	}
+	if e.quiet(s.attrs.hot) {
+		return false
+	}
 	start := r.first(from, m)
 	s.attrs.heat(start, m+keepAttrs)
 	s.al = &alarm{dir: Spike, start: start, scale: int(m - from + 1), p: p, last: start - 1}

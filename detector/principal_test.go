@@ -25,7 +25,16 @@ func TestPrincipalOfAssumedRoleIsTheRole(t *testing.T) {
 // who.
 func routineWorld(t *testing.T, who, api string, size int) []Insight {
 	t.Helper()
-	e, sink := newTestEngine(t)
+	return routineWorldWith(t, DefaultConfig(), who, api, size)
+}
+
+func routineWorldWith(t *testing.T, cfg Config, who, api string, size int) []Insight {
+	t.Helper()
+	sink := &collect{}
+	e, err := New(cfg, sink, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := &stream{e: e, t0: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), rng: rand.New(rand.NewPCG(9, 9)), label: "r"}
 	ctx := context.Background()
 	deploy := "arn:aws:sts::111122223333:assumed-role/Deploy/pipeline"

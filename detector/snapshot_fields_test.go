@@ -49,8 +49,9 @@ func TestSnapshotCoversEveryField(t *testing.T) {
 		{alarm{}, "dir gap start scale p last sum exp cusum best end sumAtEnd expAtEnd calm baseAvg baseDur baseHist"},
 		{novelRing{}, "c head"},
 		// Every setting is recorded (config section) or, for TimeZones,
-		// checked per region.
-		{Config{}, "AllowedLateness DedupWindow WarmUp StartP EndP MinCount CoolDown TimeZones ServiceEvents Seasonal Rate"},
+		// checked per region; QuietPrincipals decide Starts only and
+		// apply as configured (docs/formats/snapshot.md).
+		{Config{}, "AllowedLateness DedupWindow WarmUp StartP EndP MinCount CoolDown TimeZones ServiceEvents QuietPrincipals Seasonal Rate"},
 	} {
 		typ := reflect.TypeOf(tc.v)
 		var got []string

@@ -23,6 +23,7 @@ func TestServeConfigFiles(t *testing.T) {
 		"trail-selector.bad.yaml":     {"trails[0]", "readOnly", "Equals"},
 		"trail-twice.bad.yaml":        {"trails[1]", "used twice"},
 		"time-zone.bad.yaml":          {"detector.time_zones[111122223333]", "Mars/Olympus_Mons"},
+		"quiet-principal.bad.yaml":    {`detector.quiet_principals[0]="arn:aws:iam::[111122223333:user/x"`, "syntax error in pattern"},
 		"two-docs.bad.yaml":           {"more than one YAML document"},
 		"secret.bad.yaml":             {"field sasl_password not found"},
 		"eventbridge-source.bad.yaml": {`output.eventbridge.source="aws.cloudtrail"`, "PutEvents refuses"},
@@ -86,6 +87,7 @@ func TestServeConfigPrecedence(t *testing.T) {
 		{"end p (default: not in the file)", c.Detector.EndP, 0.01},
 		{"dedup window (default)", c.Detector.DedupWindow, time.Hour},
 		{"time zone (file)", c.Detector.TimeZones["111122223333"], "Europe/Berlin"},
+		{"quiet principals (file)", strings.Join(c.Detector.QuietPrincipals, ","), "arn:aws:sts::*:assumed-role/ci-deploy/*,arn:aws:iam::111122223333:user/backup-exporter"},
 		{"partitions (file)", c.Output.Partitions, 12},
 		{"embedded addr (default)", c.Embedded.Addr, "127.0.0.1:9092"},
 		{"s3 endpoint (file)", c.Delivery.S3.Endpoint, "http://127.0.0.1:9000"},
@@ -102,6 +104,14 @@ func TestServeConfigPrecedence(t *testing.T) {
 		if ch.got != ch.want {
 			t.Errorf("%s: got %v, want %v", ch.name, ch.got, ch.want)
 		}
+	}
+	// A list flag replaces the file's list, as -kafka.topics does.
+	c, _, err = loadServeConfig([]string{"-config.file", f, "-detector.quiet-principals", "arn:aws:iam::1:user/a, arn:aws:iam::1:user/b"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Detector.QuietPrincipals, ","); got != "arn:aws:iam::1:user/a,arn:aws:iam::1:user/b" {
+		t.Errorf("quiet principals (flag over file) = %q", got)
 	}
 	// Without a file, the defaults.
 	c, _, err = loadServeConfig(nil, io.Discard)
