@@ -123,6 +123,12 @@ func (a *attrs) heat(since, until int64) {
 			a.hot.vals[i] = map[uint32]float64{}
 		}
 	}
+	// A call of an earlier minute may come after a later one (log files
+	// are not sorted, and records arrive late): the hot state then counts
+	// from the earliest unusual minute.
+	if since < a.hot.since {
+		a.hot.since = since
+	}
 	if until > a.hot.calm {
 		a.hot.calm = until
 	}

@@ -347,11 +347,8 @@ func (e *Engine) observe(ev *cloudtrail.Event) Result {
 		s := e.errSeries(k, ev.ErrorCode, reg, calls, total, m)
 		s.counts.Add(m, 1)
 		vals := [3]uint32{arnID, uaID, 0}
-		s.observeAttrs(m, &vals, 1)
 		res = CountedError
-		if !late {
-			e.early(&s.series, m, reg)
-		}
+		e.early(&s.series, m, reg, &vals, late)
 	}
 	if cs != nil {
 		code := ev.ErrorCode
@@ -359,12 +356,9 @@ func (e *Engine) observe(ev *cloudtrail.Event) Result {
 			code = "null"
 		}
 		vals := [3]uint32{arnID, uaID, e.vals.id(code)}
-		cs.observeAttrs(m, &vals, 1)
 		e.observeNovelty(reg, &cs.series, pid, firstSeen, m)
 		res = Counted
-		if !late {
-			e.early(&cs.series, m, reg)
-		}
+		e.early(&cs.series, m, reg, &vals, late)
 	}
 	if late {
 		return Late
@@ -519,11 +513,13 @@ const suspectP = 1e-3
 // suspicious minute.
 const keepAttrs = 30
 
-// early checks a still-open minute for a spike: counts only grow within a
-// minute, so once the partial count is beyond the Start threshold the spike
-// is certain (detection-notes: open-minute early Start).
-func (e *Engine) early(s *series, m int64, reg *region) {
-	if s.al != nil || m < int64(s.rearm) || !e.warm(reg, m) {
+// early counts a call's attribution values and checks its still-open
+// minute for a spike: counts only grow within a minute, so once the partial
+// count is beyond the Start threshold the spike is certain (detection-notes:
+// open-minute early Start). Late calls are only counted.
+func (e *Engine) early(s *series, m int64, reg *region, vals *[3]uint32, late bool) {
+	if late || s.al != nil || m < int64(s.rearm) || !e.warm(reg, m) {
+		s.observeAttrs(m, vals, 1)
 		return
 	}
 	c := s.counts.Get(m)
@@ -532,14 +528,22 @@ func (e *Engine) early(s *series, m int64, reg *region) {
 		e.dirty = append(e.dirty, s)
 	}
 	mu, v := s.kind.spike(e, reg.slot(m), m)
-	if !models.MayBeHigh(c, mu, v) {
-		return
+	high := models.MayBeHigh(c, mu, v)
+	// Count attribution values from the first unusual call on, this one
+	// included, so that a Start found later (a window, novelty) names the
+	// principals of its first minutes too. On a series that expects less
+	// than a call in watchMinutes any call may begin a burst: a window test
+	// that finds one once a log file is in would otherwise know nothing of
+	// the calls before it (and a Start record would attribute none of its
+	// calls: 3 spike Starts of the standard dataset did).
+	switch {
+	case high:
+		s.attrs.heat(m, m+keepAttrs)
+	case mu*watchMinutes < 1:
+		s.attrs.heat(m, m+watchMinutes)
 	}
-	// Count attribution values from the first unusual call on, so that a
-	// Start found later (a window, novelty) names the principals of its
-	// first minutes too.
-	s.attrs.heat(m, m+keepAttrs)
-	if c < float64(e.cfg.MinCount) {
+	s.observeAttrs(m, vals, 1)
+	if !high || c < float64(e.cfg.MinCount) {
 		return
 	}
 	p := models.UpperTail(c, mu, v)
@@ -548,6 +552,12 @@ func (e *Engine) early(s *series, m int64, reg *region) {
 		e.emitStart(s, m, c, 1, mu)
 	}
 }
+
+// watchMinutes is how long a call to a rarely called series keeps its
+// attribution values counted (see early): as long as the shortest spike
+// window but one, and each further call extends it, so a burst stays
+// counted while it lasts.
+const watchMinutes = 10
 
 // spikeScales and dropScales are the window lengths (minutes) tested.
 var (

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -643,11 +644,20 @@ func TestRestoreVersion1(t *testing.T) {
 	without := func(ins []detector.Insight) []detector.Insight {
 		return slices.DeleteFunc(slices.Clone(ins), func(in detector.Insight) bool { return in.Key.EventSource == "ssm.amazonaws.com" })
 	}
-	got, want := records(t, without(oldSink.got)), records(t, without(sink.got[mark:]))
-	if len(want) < 2 {
-		t.Fatalf("only %d Insights after the cut; the comparison shows little", len(want))
+	gotIns, wantIns := without(oldSink.got), without(sink.got[mark:])
+	if len(wantIns) < 2 {
+		t.Fatalf("only %d Insights after the cut; the comparison shows little", len(wantIns))
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	// Byte for byte but for the attribution averages, which may differ a
+	// little: this Engine counts a rarely called series' attribution
+	// values from its first call, the one that wrote version 1 only from
+	// its first unusual minute, and the calls counted for an Insight are
+	// taken out of its baseline attributions.
+	roughly := cmp.FilterPath(func(p cmp.Path) bool {
+		sf, ok := p.Last().(cmp.StructField)
+		return ok && sf.Name() == "Average"
+	}, cmp.Comparer(func(a, b float64) bool { return math.Abs(a-b) <= 0.01*math.Max(math.Abs(a), math.Abs(b)) }))
+	if diff := cmp.Diff(wantIns, gotIns, roughly); diff != "" {
 		t.Errorf("Insights after restoring version 1 differ from the current Engine's (-current +v1):\n%s", diff)
 	}
 }

@@ -112,11 +112,16 @@ type ErrorStats struct {
 }
 
 // AttributionScore checks the top userIdentityArn of the Insight that
-// detected each target label naming a principal.
+// detected each target label naming a principal: on its final record (End)
+// and on its Start.
 type AttributionScore struct {
 	Labels   int     `json:"labels"`
 	Correct  int     `json:"correct"`
 	Accuracy float64 `json:"accuracy"` // Correct/Labels; 1 with no labels
+	// On the Start record, the first a reader sees: the alert that has
+	// to say who it was.
+	StartCorrect  int     `json:"start_correct"`
+	StartAccuracy float64 `json:"start_accuracy"` // StartCorrect/Labels; 1 with no labels
 }
 
 // FalsePositive describes one Insight that matched no non-trap label.
@@ -156,7 +161,8 @@ func (r *Report) WriteTable(w io.Writer) {
 	if r.SeriesDays > 0 {
 		p("false Starts per 1000 series-days: %.3f (%d over %g series-days)\n", r.FalseStartsPer1000SeriesDays, r.FalsePositives, r.SeriesDays)
 	}
-	p("attribution: %d of %d top principals right (%.3f)\n", r.Attribution.Correct, r.Attribution.Labels, r.Attribution.Accuracy)
+	p("attribution: %d of %d top principals right (%.3f); on the Start record %d (%.3f)\n", r.Attribution.Correct, r.Attribution.Labels, r.Attribution.Accuracy,
+		r.Attribution.StartCorrect, r.Attribution.StartAccuracy)
 
 	if len(r.Traps) > 0 {
 		p("\ntrap\tlabels\ttriggered\tinsights\n")

@@ -311,6 +311,7 @@ func Score(labels []Label, insights []Delivered, truth Truth, opt Options) *Repo
 		r.FalseStartsPer1000SeriesDays = float64(r.FalsePositives) * 1000 / opt.SeriesDays
 	}
 	r.Attribution.Accuracy = ratio(r.Attribution.Correct, r.Attribution.Labels)
+	r.Attribution.StartAccuracy = ratio(r.Attribution.StartCorrect, r.Attribution.Labels)
 	if truth != nil {
 		r.StatsError = statsError(ins, truth)
 	}
@@ -415,6 +416,9 @@ func scoreLabels(r *Report, labels []Label, hits [][]*insight) []KindScore {
 			r.Attribution.Labels++
 			if topPrincipal(first.final()) == l.Principal {
 				r.Attribution.Correct++
+			}
+			if first.startRec != nil && topPrincipal(&first.startRec.Record) == l.Principal {
+				r.Attribution.StartCorrect++
 			}
 		}
 	}

@@ -75,7 +75,8 @@ const (
 // scenario is a day with three target labels, a tolerated level shift and
 // two traps, and eight Insights:
 //
-//	i1 RunInstances 10:05-10:25, Start delivered 10:12 (and again 10:20), matches l1 (12 min delay, principal right)
+//	i1 RunInstances 10:05-10:25, Start delivered 10:12 (and again 10:20), matches l1 (12 min delay, principal right
+//	   on the End, missing on the Start first delivered)
 //	i2 RunInstances 10:50-11:00: after l1 ends at 10:30 but within the 30m tolerance: matched, not a second detection
 //	i3 AttachUserPolicy/AccessDenied from 13:40, still open: matches l3 from before its start (delay -15 min, principal wrong)
 //	i4 AttachUserPolicy/ThrottlingException 14:05-14:08: other error code, false positive
@@ -96,8 +97,8 @@ func scenario() ([]Label, []Delivered) {
 	labels := []Label{l1, label("l2", "provisioning_spike", lifecycle, "12:00", "12:10"), l3, l4, l5, l6}
 
 	ins := []Delivered{
-		record("i1", "Start", runInstances, "10:05", 7, 2.5, 30, deployer, "10:12"),
-		record("i1", "Start", runInstances, "10:05", 7, 2.5, 30, deployer, "10:20"), // duplicate delivery
+		record("i1", "Start", runInstances, "10:05", 7, 2.5, 30, "", "10:12"),       // attributing no call
+		record("i1", "Start", runInstances, "10:05", 7, 2.5, 30, deployer, "10:20"), // duplicate delivery, not the first
 		record("i1", "End", runInstances, "10:25", 20, 2.5, 22, deployer, "10:40"),
 		record("i2", "Start", runInstances, "10:50", 1, 2.5, 12, deployer, "10:52"),
 		record("i2", "End", runInstances, "11:00", 10, 2.5, 10, deployer, "11:05"),
