@@ -159,8 +159,10 @@ func (a *attrs) build(vals *values, n int, total float64, duration int, baseMinu
 			for _, c := range hot {
 				sum += c
 			}
+			// An Insight without calls (a drop to zero) lists no values:
+			// the calls counted were before it.
 			for v, c := range hot {
-				if c > 0 && sum > 0 && duration > 0 {
+				if c > 0 && sum > 0 && duration > 0 && total > 0 {
 					out[i].Insight = append(out[i].Insight, cloudtrail.AttributionValue{Value: vals.strs[v], Average: c * total / sum / float64(duration)})
 				}
 			}

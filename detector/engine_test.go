@@ -175,6 +175,18 @@ func TestEngineCronGapIsADrop(t *testing.T) {
 	if d := st.Start.Sub(s.t0.Add(time.Duration(gapFrom) * time.Minute)); d < -15*time.Minute || d > 15*time.Minute {
 		t.Errorf("drop starts %s from the first missed run, want within 15m", d)
 	}
+	// No call in the Insight: no value is attributed any (the backup
+	// role's last run, counted as the drop was suspected, was before it).
+	for _, in := range sink.got {
+		if in.InsightAverage != 0 {
+			continue
+		}
+		for _, a := range in.Attributions {
+			if len(a.Insight) != 0 {
+				t.Errorf("%s: %s lists %v for an Insight without calls, want []", in.State, a.Attribute, a.Insight)
+			}
+		}
+	}
 }
 
 func TestEngineErrorSurge(t *testing.T) {
