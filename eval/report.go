@@ -56,6 +56,23 @@ type Report struct {
 	FalsePositiveList []FalsePositive `json:"false_positive_list"`
 	// Missed lists the target labels no Insight detected.
 	Missed []Label `json:"missed"`
+	// Detections lists the target labels detected, each with the Insight
+	// that detected it (the first notified), in label order: the numbers
+	// behind the delay and bounds statistics, for finding what to look at.
+	Detections []Detection `json:"detections"`
+}
+
+// Detection is one detected target label.
+type Detection struct {
+	Label         string  `json:"label"` // Label.ID
+	Kind          string  `json:"kind"`
+	Key           Key     `json:"key"`
+	SharedEventID string  `json:"shared_event_id"`
+	DelayMinutes  float64 `json:"delay_minutes"`       // delivery of the first record − label start
+	StartMinutes  float64 `json:"start_error_minutes"` // Insight start − label start
+	// EndMinutes is Insight end − label end; absent while the Insight is
+	// open.
+	EndMinutes *float64 `json:"end_error_minutes,omitempty"`
 }
 
 // KindScore is recall and delay for one label kind.

@@ -271,6 +271,7 @@ func Score(labels []Label, insights []Delivered, truth Truth, opt Options) *Repo
 		SeriesDays:        opt.SeriesDays,
 		FalsePositiveList: []FalsePositive{},
 		Missed:            []Label{},
+		Detections:        []Detection{},
 	}
 
 	hits, incident := match(labels, ins, tol)
@@ -407,10 +408,15 @@ func scoreLabels(r *Report, labels []Label, hits [][]*insight) []KindScore {
 		}
 		d := first.notified().Sub(l.Start).Minutes()
 		delays = append(delays, d)
-		startErrs = append(startErrs, math.Abs(first.start.Sub(l.Start).Minutes()))
+		det := Detection{Label: l.ID, Kind: l.Kind, Key: first.key, SharedEventID: first.id, DelayMinutes: d,
+			StartMinutes: first.start.Sub(l.Start).Minutes()}
+		startErrs = append(startErrs, math.Abs(det.StartMinutes))
 		if first.endRec != nil {
-			endErrs = append(endErrs, math.Abs(first.end.Sub(l.End).Minutes()))
+			e := first.end.Sub(l.End).Minutes()
+			det.EndMinutes = &e
+			endErrs = append(endErrs, math.Abs(e))
 		}
+		r.Detections = append(r.Detections, det)
 		kindDelays[kk] = append(kindDelays[kk], d)
 		if l.Principal != "" {
 			r.Attribution.Labels++

@@ -197,6 +197,12 @@ func TestScore(t *testing.T) {
 		},
 		// The second provisioning spike: no Insight on its API.
 		Missed: []Label{labels[slices.IndexFunc(labels, func(l Label) bool { return l.ID == "l2" })]},
+		// l1 by i1 (10:05-10:25 for 10:00-10:30, Start delivered 10:12);
+		// l3 by i3, still open (13:40 for 14:00, delivered 13:45).
+		Detections: []Detection{
+			{Label: "l1", Kind: "provisioning_spike", Key: key(runInstances), SharedEventID: "i1", DelayMinutes: 12, StartMinutes: 5, EndMinutes: ptr(-5.0)},
+			{Label: "l3", Kind: "error_surge_write", Key: key(attachDenied), SharedEventID: "i3", DelayMinutes: -15, StartMinutes: -20},
+		},
 	}
 	if diff := cmp.Diff(want, got, approx); diff != "" {
 		t.Errorf("Score (-want +got):\n%s", diff)
@@ -388,3 +394,5 @@ func TestMatchPairsLabelsAndIncidents(t *testing.T) {
 		t.Errorf("Incident (-want +got):\n%s", diff)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
