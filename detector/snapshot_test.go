@@ -648,7 +648,7 @@ func TestRestoreVersion1(t *testing.T) {
 	if len(wantIns) < 2 {
 		t.Fatalf("only %d Insights after the cut; the comparison shows little", len(wantIns))
 	}
-	// Byte for byte but for the attribution averages, which may differ a
+	// Field for field but for the attribution averages, which may differ a
 	// little: this Engine counts a rarely called series' attribution
 	// values from its first call, the one that wrote version 1 only from
 	// its first unusual minute, and the calls counted for an Insight are
