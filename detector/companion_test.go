@@ -20,7 +20,16 @@ type burst struct {
 
 func incidentWorld(t *testing.T, seed uint64, bursts ...burst) []Insight {
 	t.Helper()
-	e, sink := newTestEngine(t)
+	return incidentWorldWith(t, DefaultConfig(), seed, bursts...)
+}
+
+func incidentWorldWith(t *testing.T, cfg Config, seed uint64, bursts ...burst) []Insight {
+	t.Helper()
+	sink := &collect{}
+	e, err := New(cfg, sink, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := &stream{e: e, t0: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), rng: rand.New(rand.NewPCG(seed, 7)), label: "c"}
 	ctx := context.Background()
 	deploy := "arn:aws:sts::111122223333:assumed-role/Deploy/pipeline"

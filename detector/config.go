@@ -35,10 +35,9 @@ type Config struct {
 	// ServiceEvents counts AwsServiceEvent records too (spec §2.9 #13).
 	ServiceEvents bool `yaml:"service_events"`
 	// QuietPrincipals are patterns (path.Match: '*' stops at '/') of
-	// userIdentity ARNs whose bursts start no spike Insight: a spike whose
-	// unusual calls (or errors) come mostly from matching principals is
-	// taken as theirs and left alone, as the routine-burst rule leaves a
-	// principal within its usual peak. Their calls still count and are
+	// userIdentity ARNs whose calls are no evidence of a spike: a window is
+	// judged without their share of its calls (quiet.go), so their bursts
+	// start nothing and hide no one else's. Their calls still count and are
 	// learned, and drops are judged as ever. For the automation users know
 	// (a CI role, a backup job): detection-notes, "alert fatigue from
 	// automation".
@@ -59,7 +58,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.IntVar(&c.CoolDown, "detector.cool-down", 5, "Consecutive normal minutes that end an Insight.")
 	f.BoolVar(&c.ServiceEvents, "detector.service-events", false, "Count AwsServiceEvent records too.")
 	c.QuietPrincipals = nil
-	f.Func("detector.quiet-principals", "Comma-separated userIdentity ARN patterns (path.Match: '*' stops at '/') whose bursts start no spike Insight.", func(v string) error {
+	f.Func("detector.quiet-principals", "Comma-separated userIdentity ARN patterns (path.Match: '*' stops at '/') whose calls are no evidence of a spike.", func(v string) error {
 		c.QuietPrincipals = nil
 		for _, pat := range strings.Split(v, ",") {
 			if pat = strings.TrimSpace(pat); pat != "" {

@@ -547,7 +547,7 @@ func (e *Engine) early(s *series, m int64, reg *region, vals *[3]uint32, late bo
 		return
 	}
 	p := models.UpperTail(c, mu, v)
-	if p < e.cfg.StartP && !e.routine(s, m, m) {
+	if p < e.cfg.StartP && !e.routine(s, m, m) && e.loudEnough(s, c, mu, v, e.cfg.StartP, false) {
 		s.al = &alarm{dir: Spike, start: m, scale: 1, p: p, last: m - 1, end: m + 1}
 		e.emitStart(s, m, c, 1, mu)
 	}
@@ -726,7 +726,7 @@ func (e *Engine) spikeTests(s *series, m int64, scales []int64) bool {
 		if p < suspectP {
 			s.attrs.heat(from, m+keepAttrs)
 		}
-		if p < e.alpha(m-from+1) && !e.routine(s, from, m) {
+		if p < e.alpha(m-from+1) && !e.routine(s, from, m) && e.loudEnough(s, obs, mu, v, e.alpha(m-from+1), false) {
 			e.start(s, Spike, m-from+1, m)
 			return true
 		}

@@ -122,6 +122,22 @@ func (e *Engine) observeNovelty(reg *region, s *series, id uint32, first, m int6
 	r.add(m)
 }
 
+// isNew reports whether arn's principal is new to reg's account now (as
+// observeNovelty counts it): first seen after the account's warm-up, less
+// than noveltyMinutes before the newest minute the Engine has seen.
+func (e *Engine) isNew(reg *region, arn string) bool {
+	a := e.accounts[reg.account]
+	if a == nil {
+		return false
+	}
+	id, ok := e.vals.ids[principal(arn)]
+	if !ok {
+		return false
+	}
+	first, ok := a.principals[id]
+	return ok && int64(first)-a.first >= e.warmUp && e.maxMinute-int64(first) < noveltyMinutes
+}
+
 // novelShare is the account-Region's share of write calls by new
 // principals, with a prior of half a call in a hundred.
 func (reg *region) novelShare() float64 {
@@ -161,15 +177,17 @@ func (e *Engine) testNoveltyWindow(s *series, w, m int64) bool {
 	}
 	p := models.UpperTail(obs, mu, v)
 	var by *series
-	if p >= e.alpha(m-from+1) {
+	threshold := e.alpha(m - from + 1)
+	if p >= threshold {
 		if p >= companionP {
 			return false
 		}
 		if by = e.companion(s, m); by == nil {
 			return false
 		}
+		threshold = companionP
 	}
-	if e.quiet(s.attrs.hot) {
+	if !e.loudEnough(s, obs, mu, v, threshold, true) {
 		return false
 	}
 	start := r.first(from, m)

@@ -76,12 +76,9 @@ func (reg *region) learnPrincipals(t int64) {
 }
 
 // routine reports whether the spike of s over [from, to] is explained by
-// its leading principal's usual behaviour, or led by quiet principals.
+// its leading principal's usual behaviour.
 func (e *Engine) routine(s *series, from, to int64) bool {
 	h := s.attrs.hot
-	if e.quiet(h) {
-		return true // the user's word (quiet.go)
-	}
 	if h == nil || s.id.typ != APICallRate {
 		return false
 	}

@@ -46,9 +46,40 @@ func TestQuietPrincipals(t *testing.T) {
 	}
 }
 
-// Only a majority of quiet calls is quiet: a listed role's burst with as
-// many calls by someone else beside it is still an Insight.
-func TestQuietNeedsTheMajority(t *testing.T) {
+// Quiet calls are no evidence, and hide nobody else's: beside a quiet
+// deploy role's burst, another principal's own calls to the same API are
+// judged on their own, a newcomer's (novelty) and a known role's alike.
+func TestQuietCallsHideNoOneElses(t *testing.T) {
+	deploy := "arn:aws:sts::111122223333:assumed-role/Deploy/pipeline"
+	agent := "arn:aws:sts::111122223333:assumed-role/agent/i-1" // writes all along
+	mallory := "arn:aws:iam::111122223333:user/mallory"
+	cfg := DefaultConfig()
+	cfg.QuietPrincipals = []string{"arn:aws:sts::*:assumed-role/Deploy/*"}
+	for _, tc := range []struct {
+		name   string
+		bursts []burst
+		want   bool
+	}{
+		{"the quiet role alone", []burst{{deploy, "TagRole", 400}}, false},
+		{"a newcomer beside it", []burst{{deploy, "TagRole", 400}, {mallory, "TagRole", 12}}, true},
+		{"a known role beside it", []burst{{deploy, "TagRole", 400}, {agent, "TagRole", 60}}, true},
+		{"a known role's few calls beside it", []burst{{deploy, "TagRole", 400}, {agent, "TagRole", 2}}, false},
+	} {
+		for seed := uint64(1); seed <= 3; seed++ {
+			found := false
+			for _, in := range incidentWorldWith(t, cfg, seed, tc.bursts...) {
+				if in.Key.EventName == "TagRole" && in.State == StateStart {
+					found = true
+				}
+			}
+			if found != tc.want {
+				t.Errorf("%s, seed %d: Insight on TagRole = %v, want %v", tc.name, seed, found, tc.want)
+			}
+		}
+	}
+}
+
+func TestQuietShare(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.QuietPrincipals = []string{"arn:aws:sts::*:assumed-role/Deploy/*"}
 	e := &Engine{cfg: cfg, vals: newValues()}
@@ -56,14 +87,18 @@ func TestQuietNeedsTheMajority(t *testing.T) {
 	for i := range h.vals {
 		h.vals[i] = map[uint32]float64{}
 	}
-	h.vals[0][e.vals.id("arn:aws:sts::111122223333:assumed-role/Deploy/pipeline")] = 200
-	h.vals[0][e.vals.id("arn:aws:iam::111122223333:user/mallory")] = 200
-	if e.quiet(h) {
-		t.Error("half the calls by a quiet role: quiet, want not")
+	h.vals[0][e.vals.id("arn:aws:sts::111122223333:assumed-role/Deploy/pipeline")] = 300
+	h.vals[0][e.vals.id("arn:aws:iam::111122223333:user/mallory")] = 100
+	if got := e.quietShare(h, nil); got != 0.75 {
+		t.Errorf("share = %v, want 0.75", got)
 	}
-	h.vals[0][e.vals.id("arn:aws:sts::111122223333:assumed-role/Deploy/other")] = 1
-	if !e.quiet(h) {
-		t.Error("201 of 401 calls by a quiet role: not quiet, want quiet")
+	onlyMallory := func(arn string) bool { return arn == "arn:aws:iam::111122223333:user/mallory" }
+	if got := e.quietShare(h, onlyMallory); got != 0 {
+		t.Errorf("share among mallory's calls = %v, want 0", got)
+	}
+	e.cfg.QuietPrincipals = nil
+	if got := e.quietShare(h, nil); got != 0 {
+		t.Errorf("share with no quiet principals = %v, want 0", got)
 	}
 }
 
