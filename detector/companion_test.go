@@ -25,10 +25,20 @@ func incidentWorld(t *testing.T, seed uint64, bursts ...burst) []Insight {
 
 func incidentWorldWith(t *testing.T, cfg Config, seed uint64, bursts ...burst) []Insight {
 	t.Helper()
+	return incidentWorldTraced(t, cfg, seed, nil, bursts...)
+}
+
+// incidentWorldTraced is incidentWorldWith with the Engine handed to setup
+// first (to trace a series, say).
+func incidentWorldTraced(t *testing.T, cfg Config, seed uint64, setup func(*Engine), bursts ...burst) []Insight {
+	t.Helper()
 	sink := &collect{}
 	e, err := New(cfg, sink, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(e)
 	}
 	s := &stream{e: e, t0: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), rng: rand.New(rand.NewPCG(seed, 7)), label: "c"}
 	ctx := context.Background()
@@ -119,5 +129,28 @@ func TestEngineCompanionNeedsNewPrincipalsInTheInsight(t *testing.T) {
 		if in := got["PutRolePolicy"]; in != nil {
 			t.Errorf("seed %d: PutRolePolicy Insight (CompanionOf %q) beside an Insight that holds only two calls of newcomers", seed, in.CompanionOf)
 		}
+	}
+}
+
+// A trace shows the novelty tests (Point.NoveltyP): on the newcomer's
+// PutRolePolicy calls, the tail probability a companion passes and the
+// window test does not; 1 on a series without calls by new principals.
+func TestTraceShowsNoveltyTests(t *testing.T) {
+	mallory := "arn:aws:iam::111122223333:user/mallory"
+	key := func(name string) Key {
+		return Key{Account: "111122223333", Region: "us-east-1", EventSource: "ec2.amazonaws.com", EventName: name, Type: APICallRate}
+	}
+	best := map[string]float64{"PutRolePolicy": 1, "UpdateInstanceInformation": 1}
+	trace := func(e *Engine) {
+		for name := range best {
+			e.Trace(key(name), func(p Point) { best[name] = min(best[name], p.NoveltyP[0], p.NoveltyP[1]) })
+		}
+	}
+	incidentWorldTraced(t, DefaultConfig(), 1, trace, burst{mallory, "CreateUser", 4}, burst{mallory, "PutRolePolicy", 12})
+	if p := best["PutRolePolicy"]; !(p < companionP && p >= DefaultConfig().StartP*10) {
+		t.Errorf("PutRolePolicy's best novelty p = %g, want in [1e-6, 1e-3): a companion's, not a window test's", p)
+	}
+	if p := best["UpdateInstanceInformation"]; p != 1 {
+		t.Errorf("UpdateInstanceInformation's best novelty p = %g, want 1: no new principal called it", p)
 	}
 }

@@ -29,8 +29,12 @@ type Point struct {
 	// BlockDropP are the drop tests over quarter-hour blocks (2, 3 and 3.75
 	// hours), at block boundaries; 1 elsewhere.
 	BlockDropP [len(blockScales)]float64 `json:"block_drop_p"`
-	Gap        bool                      `json:"gap"`  // the account-Region minute looked like a delivery gap
-	Open       bool                      `json:"open"` // an Insight was open after the minute
+	// NoveltyP are the novelty tests of the calls by principals new to the
+	// account (novelty.go) over 10 and 30 minutes; 1 where the series had
+	// no such calls.
+	NoveltyP [len(noveltyScales)]float64 `json:"novelty_p"`
+	Gap      bool                        `json:"gap"`  // the account-Region minute looked like a delivery gap
+	Open     bool                        `json:"open"` // an Insight was open after the minute
 }
 
 // Trace calls fn for every closed minute of the series with key k, from
@@ -133,6 +137,18 @@ func (e *Engine) point(s *series, m int64, c float64, open bool) Point {
 		if held(m-w+1) && s.kind.dropsAllowed(e, m) {
 			mu, v := s.kind.dropWindow(e, m-w+1, m)
 			p.DropP[i] = models.LowerTail(s.counts.Sum(m-w+1, m), mu, v)
+		}
+	}
+	r := e.novel[s]
+	for i, w := range noveltyScales {
+		p.NoveltyP[i] = 1
+		if r == nil {
+			continue
+		}
+		if obs := r.sum(m-w+1, m); obs > 0 {
+			mu, v := s.kind.spikeWindow(e, m-w+1, m)
+			q := s.reg.novelShare()
+			p.NoveltyP[i] = models.UpperTail(obs, mu*q, v*q)
 		}
 	}
 	for i, nb := range blockScales {

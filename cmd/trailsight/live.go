@@ -205,7 +205,7 @@ func (lv *liveView) view(q url.Values) (*seriesView, int, error) {
 	for i := range v.Points {
 		p := &v.Points[i]
 		p.Expected, p.Band, p.ExpectedMinute, p.BandMinute = finite(p.Expected), finite(p.Band), finite(p.ExpectedMinute), finite(p.BandMinute)
-		for _, ps := range [][]float64{p.SpikeP[:], p.DropP[:], p.BlockDropP[:]} {
+		for _, ps := range [][]float64{p.SpikeP[:], p.DropP[:], p.BlockDropP[:], p.NoveltyP[:]} {
 			for j := range ps {
 				if math.IsNaN(ps[j]) {
 					ps[j] = 1 // as for a test that did not apply

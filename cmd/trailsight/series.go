@@ -61,6 +61,9 @@ func runSeries(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if p.Gap {
 			flag += " gap"
 		}
+		if p.NoveltyP[0] < 1 || p.NoveltyP[1] < 1 {
+			flag = fmt.Sprintf("novelty p(10,30)=%.1e,%.1e %s", p.NoveltyP[0], p.NoveltyP[1], flag)
+		}
 		fmt.Fprintf(stdout, "%s count=%5.0f hour=%7.2f±%6.2f minute=%7.2f±%6.2f calls=%5.0f spike p=%.1e,%.1e drop p(10,20,80)=%.1e,%.1e,%.1e blocks p(2h,3h,3.75h)=%.1e,%.1e,%.1e %s\n", p.Minute.Format("01-02 15:04"),
 			p.Count, p.Expected, p.Band, p.ExpectedMinute, p.BandMinute, p.Calls, p.SpikeP[0], p.SpikeP[1], p.DropP[0], p.DropP[1], p.DropP[3], p.BlockDropP[0], p.BlockDropP[1], p.BlockDropP[2], flag)
 	}})
@@ -69,7 +72,18 @@ func runSeries(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	for _, in := range insights {
 		if in.Key == k {
-			fmt.Fprintf(stdout, "%s %s start=%s dur=%d scale=%d p=%.2g emitted=%s\n", in.State, in.Direction, in.Start.Format("01-02 15:04"), in.Duration, in.Scale, in.PValue, in.Emitted.Format("15:04"))
+			why := ""
+			switch {
+			case in.Period > 0:
+				why = fmt.Sprintf(" missed runs (period %d)", in.Period)
+			case in.SiblingOf != "":
+				why = " sibling of " + in.SiblingOf
+			case in.CompanionOf != "":
+				why = " companion of " + in.CompanionOf
+			case in.Novel:
+				why = " novelty"
+			}
+			fmt.Fprintf(stdout, "%s %s start=%s dur=%d scale=%d p=%.2g emitted=%s%s\n", in.State, in.Direction, in.Start.Format("01-02 15:04"), in.Duration, in.Scale, in.PValue, in.Emitted.Format("15:04"), why)
 		}
 	}
 	return nil
