@@ -109,8 +109,7 @@ func (e *Engine) observeNovelty(reg *region, s *series, id uint32, first, m int6
 		return
 	}
 	reg.writes++
-	// Known: first seen during the account's warm-up, or over a day ago.
-	if first-e.accounts[reg.account].first < e.warmUp || m-first >= noveltyMinutes {
+	if !e.newAt(e.accounts[reg.account], first, m) {
 		return
 	}
 	reg.novelWrites++
@@ -122,9 +121,15 @@ func (e *Engine) observeNovelty(reg *region, s *series, id uint32, first, m int6
 	r.add(m)
 }
 
-// isNew reports whether arn's principal is new to reg's account now (as
-// observeNovelty counts it): first seen after the account's warm-up, less
-// than noveltyMinutes before the newest minute the Engine has seen.
+// newAt reports whether a principal of account a first seen at minute
+// first is new at minute m: first seen after the account's warm-up (not
+// during it) and less than noveltyMinutes before m.
+func (e *Engine) newAt(a *account, first, m int64) bool {
+	return first-a.first >= e.warmUp && m-first < noveltyMinutes
+}
+
+// isNew reports whether arn's principal is new to reg's account now, the
+// newest minute the Engine has seen (as observeNovelty counts it).
 func (e *Engine) isNew(reg *region, arn string) bool {
 	a := e.accounts[reg.account]
 	if a == nil {
@@ -135,7 +140,7 @@ func (e *Engine) isNew(reg *region, arn string) bool {
 		return false
 	}
 	first, ok := a.principals[id]
-	return ok && int64(first)-a.first >= e.warmUp && e.maxMinute-int64(first) < noveltyMinutes
+	return ok && e.newAt(a, int64(first), e.maxMinute)
 }
 
 // novelShare is the account-Region's share of write calls by new
@@ -162,6 +167,15 @@ func (e *Engine) testNovelty(s *series, m int64) bool {
 	return false
 }
 
+// noveltyLaw returns the expectation and variance of the calls by new
+// principals to s over [from, to]: the series' own, times the
+// account-Region's share of calls by new principals.
+func (e *Engine) noveltyLaw(s *series, from, to int64) (mean, variance float64) {
+	mu, v := s.kind.spikeWindow(e, from, to)
+	q := s.reg.novelShare()
+	return mu * q, v * q
+}
+
 func (e *Engine) testNoveltyWindow(s *series, w, m int64) bool {
 	r := e.novel[s]
 	from := max(m-w+1, int64(s.rearm))
@@ -169,9 +183,7 @@ func (e *Engine) testNoveltyWindow(s *series, w, m int64) bool {
 	if obs < float64(e.cfg.MinCount) {
 		return false
 	}
-	mu, v := s.kind.spikeWindow(e, from, m)
-	q := s.reg.novelShare()
-	mu, v = mu*q, v*q
+	mu, v := e.noveltyLaw(s, from, m)
 	if !models.MayBeHigh(obs, mu, v) {
 		return false
 	}

@@ -67,6 +67,9 @@ func (e *Engine) quietARN(arn string) bool {
 // For the novelty test (novel), obs counts the calls of new principals
 // only, and so does the share.
 func (e *Engine) loudEnough(s *series, obs, mu, v, threshold float64, novel bool) bool {
+	if len(e.cfg.QuietPrincipals) == 0 {
+		return true
+	}
 	var only func(string) bool
 	if novel {
 		only = func(arn string) bool { return e.isNew(s.reg, arn) }

@@ -146,9 +146,8 @@ func (e *Engine) point(s *series, m int64, c float64, open bool) Point {
 			continue
 		}
 		if obs := r.sum(m-w+1, m); obs > 0 {
-			mu, v := s.kind.spikeWindow(e, m-w+1, m)
-			q := s.reg.novelShare()
-			p.NoveltyP[i] = models.UpperTail(obs, mu*q, v*q)
+			mu, v := e.noveltyLaw(s, m-w+1, m)
+			p.NoveltyP[i] = models.UpperTail(obs, mu, v)
 		}
 	}
 	for i, nb := range blockScales {
