@@ -188,23 +188,23 @@ func (ex *explanation) print(w io.Writer) error {
 		fmt.Fprintf(w, "this API's calls over the %d minutes since that drop began had tail probability %.2g under the model, below the threshold\n", why.Scale, why.PValue)
 		fmt.Fprintf(w, "of %.2g for a sibling of an open drop (one test per drop, not a window search); the model expected %.2f a minute.\n",
 			detector.SiblingP, why.Expected)
-		fmt.Fprintf(w, "It ends after %d normal minutes, at the change point.\n", ex.rules.CoolDown)
 	case why != nil && why.CompanionOf != "":
 		fmt.Fprintf(w, "Why it started: %s, another API in this account and Region, had an open Insight holding calls by principals\n", why.CompanionOf)
 		fmt.Fprintf(w, "new to the account; the calls of new principals to this API over %d minute(s) had tail probability %.2g under the model\n", why.Scale, why.PValue)
 		fmt.Fprintf(w, "(its expectation times the account-Region's share of such calls), below the threshold of %.2g for a companion of such\n", detector.CompanionP)
 		fmt.Fprintf(w, "an Insight (one test per API while it is open, not a window search); the model expected %.2f calls a minute in all.\n", why.Expected)
-		fmt.Fprintf(w, "It ends after %d normal minutes, at the change point.\n", ex.rules.CoolDown)
 	case why != nil && why.Novel:
 		fmt.Fprintf(w, "Why it started: the calls of principals new to the account (first seen less than a day ago) over %d minute(s)\n", why.Scale)
 		fmt.Fprintf(w, "had tail probability %.2g under the model (its expectation times the account-Region's share of such calls),\n", why.PValue)
 		fmt.Fprintf(w, "below the threshold of %.2g (-detector.start-p %.2g per minute of window × %d); the model expected %.2f calls a minute in all.\n",
 			ex.rules.StartP*float64(why.Scale), ex.rules.StartP, why.Scale, why.Expected)
-		fmt.Fprintf(w, "It ends after %d normal minutes, at the change point.\n", ex.rules.CoolDown)
 	case why != nil:
 		fmt.Fprintf(w, "Why it started: a %s over %d minute(s) whose tail probability under the model was %.2g,\n", why.Direction, why.Scale, why.PValue)
 		fmt.Fprintf(w, "below the threshold of %.2g (-detector.start-p %.2g per minute of window × %d); the model expected %.2f a minute.\n",
 			ex.rules.StartP*float64(why.Scale), ex.rules.StartP, why.Scale, why.Expected)
+	}
+	if why := ex.why; why != nil && why.Period == 0 {
+		// A gap's End was said above: it ends when the job runs again.
 		fmt.Fprintf(w, "It ends after %d normal minutes, at the change point.\n", ex.rules.CoolDown)
 	}
 	if ex.note != "" {

@@ -24,12 +24,8 @@ func TestExplainGapInAJobsRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"a job that runs every 60 minutes had not run for 123 minutes (since 09:07Z)",
-		"probability 1e-05", "threshold of 0.012 (-detector.start-p 0.0001 per minute × 123)", "It ends when the job runs again"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("explain output lacks %q:\n%s", want, out)
-		}
-	}
+	wantLines(t, out, "a job that runs every 60 minutes had not run for 123 minutes (since 09:07Z)",
+		"probability 1e-05", "threshold of 0.012 (-detector.start-p 0.0001 per minute × 123)", "It ends when the job runs again")
 	if strings.Contains(out, "tail probability") {
 		t.Errorf("a gap explained as a window test:\n%s", out)
 	}
@@ -57,12 +53,8 @@ func TestExplainSiblingDrop(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"UpdateInstanceInformation, another API of ssm.amazonaws.com in this account and Region, had an open drop Insight",
-		"over the 26 minutes since that drop began had tail probability 0.00084", "threshold\nof 0.001 for a sibling of an open drop"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("explain output lacks %q:\n%s", want, out)
-		}
-	}
+	wantLines(t, out, "UpdateInstanceInformation, another API of ssm.amazonaws.com in this account and Region, had an open drop Insight",
+		"over the 26 minutes since that drop began had tail probability 0.00084", "threshold\nof 0.001 for a sibling of an open drop")
 	if strings.Contains(out, "-detector.start-p") {
 		t.Errorf("a sibling drop explained by the window threshold it did not pass:\n%s", out)
 	}
@@ -84,21 +76,23 @@ func TestExplainNewPrincipals(t *testing.T) {
 		return b.String()
 	}
 	out := print()
-	for _, want := range []string{"the calls of principals new to the account (first seen less than a day ago) over 10 minute(s)",
-		"tail probability 2.6e-06", "threshold of 1e-06 (-detector.start-p 1e-07 per minute of window × 10)"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("explain output lacks %q:\n%s", want, out)
-		}
-	}
+	wantLines(t, out, "the calls of principals new to the account (first seen less than a day ago) over 10 minute(s)",
+		"tail probability 2.6e-06", "threshold of 1e-06 (-detector.start-p 1e-07 per minute of window × 10)")
 	why.CompanionOf = "CreateUser"
 	out = print()
-	for _, want := range []string{"CreateUser, another API in this account and Region, had an open Insight holding calls by principals",
-		"tail probability 2.6e-06", "threshold of 0.001 for a companion"} {
+	wantLines(t, out, "CreateUser, another API in this account and Region, had an open Insight holding calls by principals",
+		"tail probability 2.6e-06", "threshold of 0.001 for a companion")
+	if strings.Contains(out, "-detector.start-p") {
+		t.Errorf("a companion explained by the window threshold it did not pass:\n%s", out)
+	}
+}
+
+// wantLines reports each of wants that the explain output out lacks.
+func wantLines(t *testing.T, out string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
 		if !strings.Contains(out, want) {
 			t.Errorf("explain output lacks %q:\n%s", want, out)
 		}
-	}
-	if strings.Contains(out, "-detector.start-p") {
-		t.Errorf("a companion explained by the window threshold it did not pass:\n%s", out)
 	}
 }
