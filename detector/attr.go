@@ -1,7 +1,10 @@
 package detector
 
 import (
+	"cmp"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/trailsight/trailsight/cloudtrail"
 )
@@ -138,62 +141,160 @@ func (a *attrs) heat(since, until int64) {
 var attrNames = [3]string{cloudtrail.AttrUserIdentityARN, cloudtrail.AttrUserAgent, cloudtrail.AttrErrorCode}
 
 // build returns the attributions of an Insight: n attributes (3 for call
-// rate, 2 for error rate); insight averages from the hot counts scaled to
-// total calls over duration minutes; baseline averages from the sketches
-// over baseMinutes of history.
-// The sketch's values are rescaled, when needed, so that they add up to no
-// more than baseAvg, the baseline statistic itself: the sketch decays over a
-// week and may still hold calls of the Insight's first minutes, while the
-// record must stay consistent (no attribution above its total).
-func (a *attrs) build(vals *values, n int, total float64, duration int, baseMinutes, baseAvg float64) []cloudtrail.Attribution {
+// rate, 2 for error rate), each value's calls as a whole number over the
+// minutes of its side, as AWS's records are (spec §2.3: every AWS average
+// times its duration is a whole number of calls).
+//
+// The insight side shares the Insight's calls among the values of the hot
+// counts, in their proportions: exact when the series was hot for exactly
+// the Insight's minutes. It is hot from the first unusual call on, so the
+// counts may lack the Insight's first calls (taken to be made as the rest
+// were), and hold calls from before its change point or from its
+// cool-down: those are ordinary calls, taken to be made as the baseline's
+// were (as the counted ones were, on a series without a baseline of its
+// own), and taken out before sharing. A drop is only suspected once some
+// of its minutes are past: if none of its calls were counted, none are
+// listed.
+//
+// The baseline side shares the window's calls (baseAvg × baseDur) among
+// the sketch's values, in proportion to their decayed counts less their
+// calls since the window ended (the Insight's start). Space-saving keeps
+// the sum of its counts equal to all it was given, so while a series has
+// had at most five values the shares are its values' (week-weighted)
+// shares and the list adds up to baseline.average, a lone "null" error code
+// to the statistic itself (spec §2.4). A series with more values than the
+// sketch keeps lists its five heaviest with what the values they displaced
+// left them.
+func (a *attrs) build(vals *values, n int, t tally) []cloudtrail.Attribution {
 	out := make([]cloudtrail.Attribution, n)
-	tauEff := sketchTau * (1 - math.Exp(-baseMinutes/sketchTau))
+	total, since := t.calls, t.since
+	baseCalls := t.baseAvg * float64(t.baseDur)
 	for i := 0; i < n; i++ {
 		out[i].Attribute = attrNames[i]
-		out[i].Insight = []cloudtrail.AttributionValue{}
-		out[i].Baseline = []cloudtrail.AttributionValue{}
 		hot := map[uint32]float64(nil)
 		if a.hot != nil {
 			hot = a.hot.vals[i]
-			sum := 0.0
-			for _, c := range hot {
-				sum += c
+		}
+		counted := 0.0
+		for _, c := range hot {
+			counted += c
+		}
+		// The mix of ordinary calls: the baseline's, the sketch without
+		// the hot calls.
+		mix := map[uint32]float64{}
+		mixSum := 0.0
+		for _, e := range a.base[i].e {
+			if w := float64(e.count) - hot[e.value]; e.value != 0 && w > 0 {
+				mix[e.value] = w
+				mixSum += w
 			}
-			// An Insight without calls (a drop to zero) lists no values:
-			// the calls counted were before it.
+		}
+		if mixSum > 0 {
+			for v := range mix {
+				mix[v] /= mixSum
+			}
+		} else if counted > 0 {
+			// No baseline of its own: ordinary calls are made as the
+			// counted ones were.
 			for v, c := range hot {
-				if c > 0 && sum > 0 && duration > 0 && total > 0 {
-					out[i].Insight = append(out[i].Insight, cloudtrail.AttributionValue{Value: vals.strs[v], Average: c * total / sum / float64(duration)})
-				}
+				mix[v] = c / counted
+			}
+		}
+		before := max(0, counted-since) // counted before the start
+		after := max(0, t.after)        // since the end
+		// sinceOf scales a value's hot calls less those before the start
+		// to all its calls since the start.
+		sinceOf := 0.0
+		if counted > before {
+			sinceOf = since / (counted - before)
+		}
+		// The Insight's values, unless none of the counted calls is its
+		// own (a drop whose counting began in its cool-down).
+		var in, base []share
+		if counted-before-after >= 0.5 {
+			for v, c := range hot {
+				in = append(in, share{vals.strs[v], c - (before+after)*mix[v]})
 			}
 		}
 		for _, e := range a.base[i].e {
-			if e.value == 0 {
-				continue
-			}
-			// The sketch also counted the Insight's own calls; they are
-			// not part of the baseline.
-			c := float64(e.count) - hot[e.value]
-			if c > 0.5 && tauEff > 0 {
-				out[i].Baseline = append(out[i].Baseline, cloudtrail.AttributionValue{Value: vals.strs[e.value], Average: c / tauEff})
+			if e.value != 0 {
+				base = append(base, share{vals.strs[e.value], float64(e.count) - (hot[e.value]-before*mix[e.value])*sinceOf})
 			}
 		}
-		sum := 0.0
-		for _, v := range out[i].Baseline {
-			sum += v.Average
-		}
-		if sum > baseAvg {
-			kept := out[i].Baseline[:0]
-			for _, v := range out[i].Baseline {
-				v.Average *= baseAvg / sum
-				if v.Average > 0 {
-					kept = append(kept, v)
-				}
-			}
-			out[i].Baseline = kept
-		}
-		out[i].Insight = cloudtrail.SortAttributionValues(out[i].Insight)
-		out[i].Baseline = cloudtrail.SortAttributionValues(out[i].Baseline)
+		out[i].Insight = averages(apportion(in, total), t.minutes)
+		out[i].Baseline = averages(apportion(base, baseCalls), t.baseDur)
 	}
 	return out
+}
+
+// tally is what a record says of an Insight's calls, for its attributions.
+type tally struct {
+	calls   float64 // the Insight's calls
+	minutes int     // its duration
+	since   float64 // calls from its start to now
+	after   float64 // calls since its end (an End's cool-down), none for a Start
+	baseAvg float64 // baseline.average
+	baseDur int     // baselineDuration
+}
+
+// share is an attribution value and its weight, then its calls.
+type share struct {
+	value string
+	w     float64
+}
+
+// apportion shares calls (rounded to whole calls) among the values in
+// proportion to their positive weights, by largest remainder, so that the
+// shares add up to calls exactly; ties go to the heavier weight, then to
+// the smaller value, so that a restored Engine writes the same record.
+func apportion(s []share, calls float64) []share {
+	calls = math.Round(calls)
+	s = slices.DeleteFunc(s, func(x share) bool { return !(x.w > 0) })
+	total := 0.0
+	for _, x := range s {
+		total += x.w
+	}
+	if calls <= 0 || total <= 0 {
+		return nil
+	}
+	slices.SortFunc(s, func(a, b share) int {
+		if c := cmp.Compare(b.w, a.w); c != 0 {
+			return c
+		}
+		return strings.Compare(a.value, b.value)
+	})
+	rem := make([]float64, len(s))
+	given := 0.0
+	for k := range s {
+		q := s[k].w / total * calls
+		s[k].w = math.Floor(q)
+		rem[k] = q - s[k].w
+		given += s[k].w
+	}
+	idx := make([]int, len(s))
+	for k := range idx {
+		idx[k] = k
+	}
+	// Stable: equal remainders keep the weight order above.
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(rem[b], rem[a]) })
+	for _, k := range idx[:int(calls-given)] {
+		s[k].w++
+	}
+	return s
+}
+
+// averages turns calls into the record's values: calls over minutes, the
+// top five (spec §2.4), never a value with no calls; an empty list, not
+// nil, for the wire's [].
+func averages(s []share, minutes int) []cloudtrail.AttributionValue {
+	out := []cloudtrail.AttributionValue{}
+	if minutes < 1 {
+		return out
+	}
+	for _, x := range s {
+		if x.w > 0 {
+			out = append(out, cloudtrail.AttributionValue{Value: x.value, Average: x.w / float64(minutes)})
+		}
+	}
+	return cloudtrail.SortAttributionValues(out)
 }

@@ -921,7 +921,7 @@ func (e *Engine) emitStart(s *series, start int64, obs float64, minutes int, exp
 	if s.al.dir == Drop && !s.al.gap {
 		s.reg.addDrop(s) // its siblings are tested against it (sibling.go)
 	}
-	s.al.baseAvg, s.al.baseDur, s.al.baseHist = s.baseline(start)
+	s.al.baseAvg, s.al.baseDur = s.baseline(start)
 	in := e.insight(s, StateStart, start, minutes, obs)
 	in.Expected = expected
 	if cs, ok := s.kind.(*callSeries); ok && s.al.gap {
@@ -949,6 +949,13 @@ func (e *Engine) insight(s *series, st State, start int64, minutes int, obs floa
 	if s.id.typ == APIErrorRate {
 		n = 2
 	}
+	// The calls since the start: those folded, and those of the minutes
+	// still open; an End's calls since its end are its cool-down's.
+	t := tally{calls: obs, minutes: minutes, baseAvg: a.baseAvg, baseDur: a.baseDur}
+	t.since = a.sum + s.counts.Sum(a.last+1, s.counts.Head())
+	if st == StateEnd {
+		t.after = t.since - obs
+	}
 	return Insight{
 		Key:              e.key(s.id),
 		State:            st,
@@ -957,7 +964,7 @@ func (e *Engine) insight(s *series, st State, start int64, minutes int, obs floa
 		BaselineAverage:  a.baseAvg,
 		BaselineDuration: a.baseDur,
 		InsightAverage:   obs / float64(minutes),
-		Attributions:     s.attrs.build(e.vals, n, obs, minutes, a.baseHist, a.baseAvg),
+		Attributions:     s.attrs.build(e.vals, n, t),
 		Emitted:          minuteTime(e.now()),
 		Direction:        a.dir,
 		Scale:            a.scale,

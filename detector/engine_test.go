@@ -253,7 +253,7 @@ func TestAttributionsNeverExceedTheirStatistics(t *testing.T) {
 		name    string
 		baseAvg float64
 	}{{"zero baseline", 0}, {"small baseline", 0.001}, {"ample baseline", 1}} {
-		out := a.build(vals, 3, 40, 1, 10080, tc.baseAvg)
+		out := a.build(vals, 3, tally{calls: 40, minutes: 1, since: 40, baseAvg: tc.baseAvg, baseDur: 10080})
 		for _, at := range out {
 			sum := 0.0
 			for _, v := range at.Baseline {

@@ -150,9 +150,8 @@ type alarm struct {
 	sumAtEnd, expAtEnd float64
 	calm               int
 
-	baseAvg  float64
-	baseDur  int
-	baseHist float64 // minutes of history behind the baseline
+	baseAvg float64
+	baseDur int
 }
 
 // seriesKind is what differs between call-rate and error-rate series.
@@ -201,9 +200,9 @@ type series struct {
 
 // baseline returns the §2.6 statistics for an Insight starting at minute
 // start: the average per minute over [00:00 UTC seven days before the start
-// day, start), the window's length, and the minutes of history behind it
-// (shorter when less history exists, spec §2.9 #4).
-func (s *series) baseline(start int64) (avg float64, dur int, hist float64) {
+// day, start) and the window's length (shorter when less history exists,
+// spec §2.9 #4).
+func (s *series) baseline(start int64) (avg float64, dur int) {
 	day := start / 1440
 	dur = 10080 + int(start-day*1440)
 	count := 0.0
@@ -214,14 +213,14 @@ func (s *series) baseline(start int64) (avg float64, dur int, hist float64) {
 	if today > 0 {
 		count += today
 	}
-	hist = float64(start - s.reg.first)
+	hist := float64(start - s.reg.first)
 	if hist < float64(dur) {
 		dur = int(hist)
 		if dur < 1 {
 			dur = 1
 		}
 	}
-	return count / float64(dur), dur, hist
+	return count / float64(dur), dur
 }
 
 // callSeries counts write calls of one API; its counts double as the

@@ -46,7 +46,7 @@ func TestSnapshotCoversEveryField(t *testing.T) {
 		{sketch{}, "e"},
 		{sketchEntry{}, "value count"},
 		{hotAttrs{}, "since calm vals"},
-		{alarm{}, "dir gap start scale p last sum exp cusum best end sumAtEnd expAtEnd calm baseAvg baseDur baseHist"},
+		{alarm{}, "dir gap start scale p last sum exp cusum best end sumAtEnd expAtEnd calm baseAvg baseDur"},
 		{novelRing{}, "c head"},
 		// Every setting is recorded (config section) or, for TimeZones,
 		// checked per region; QuietPrincipals decide Starts only and

@@ -626,7 +626,9 @@ func (e *Engine) writeSeries(w *snapWriter, s *series, novel *int) error {
 		w.putVarint(int64(al.calm))
 		w.putFloat64(al.baseAvg)
 		w.putVarint(int64(al.baseDur))
-		w.putFloat64(al.baseHist)
+		// The minutes of history behind the baseline, which attributions
+		// once scaled by; still written, so the format stays version 2.
+		w.putFloat64(float64(al.start - s.reg.first))
 	}
 	if ring != nil {
 		w.putVarint(ring.head)
@@ -708,7 +710,7 @@ func (e *Engine) readSeries(r *snapReader, s *series) {
 		al.calm = r.int()
 		al.baseAvg = r.float64()
 		al.baseDur = r.int()
-		al.baseHist = r.float64()
+		_ = r.float64() // the minutes of history behind the baseline
 		s.al = al
 		if al.dir == Drop && !al.gap && s.id.typ == APICallRate && s.reg != nil {
 			// The drops whose siblings are tested are not written: they
