@@ -139,6 +139,11 @@ type AttributionScore struct {
 	// to say who it was.
 	StartCorrect  int     `json:"start_correct"`
 	StartAccuracy float64 `json:"start_accuracy"` // StartCorrect/Labels; 1 with no labels
+	// Records is every record of every Insight; Short those with an
+	// attribute list of at most five values that does not add up to its
+	// statistic (spec §2.4: the rest are dropped only past five).
+	Records int `json:"records"`
+	Short   int `json:"short"`
 }
 
 // FalsePositive describes one Insight that matched no non-trap label.
@@ -180,6 +185,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	p("attribution: %d of %d top principals right (%.3f); on the Start record %d (%.3f)\n", r.Attribution.Correct, r.Attribution.Labels, r.Attribution.Accuracy,
 		r.Attribution.StartCorrect, r.Attribution.StartAccuracy)
+	p("attributions short of their statistic: %d of %d records\n", r.Attribution.Short, r.Attribution.Records)
 
 	if len(r.Traps) > 0 {
 		p("\ntrap\tlabels\ttriggered\tinsights\n")

@@ -280,6 +280,14 @@ func Score(labels []Label, insights []Delivered, truth Truth, opt Options) *Repo
 	r.Kinds = scoreLabels(r, labels, hits)
 
 	for _, in := range ins {
+		for _, d := range [...]*Delivered{in.startRec, in.endRec} {
+			if d != nil {
+				r.Attribution.Records++
+				if attributionsShort(&d.Record) {
+					r.Attribution.Short++
+				}
+			}
+		}
 		if in.endRec == nil {
 			r.OpenInsights++
 		}
@@ -536,4 +544,28 @@ func quantile(xs []float64, q float64) float64 {
 	// The conversion stops the compiler fusing the multiply-add, so the
 	// result is the same on every architecture.
 	return xs[lo] + float64((h-float64(lo))*(xs[lo+1]-xs[lo]))
+}
+
+// attributionsShort reports whether a list of rec's attributions with at
+// most five values does not add up to its statistic (within the ten
+// decimals records are written with).
+func attributionsShort(rec *cloudtrail.InsightRecord) bool {
+	for _, a := range rec.Attributions {
+		for _, side := range [...]struct {
+			vals []cloudtrail.AttributionValue
+			avg  float64
+		}{{a.Insight, rec.InsightAverage}, {a.Baseline, rec.BaselineAverage}} {
+			if len(side.vals) >= cloudtrail.MaxAttributionValues {
+				continue
+			}
+			sum := 0.0
+			for _, v := range side.vals {
+				sum += v.Average
+			}
+			if math.Abs(sum-side.avg) > 1e-9*float64(len(side.vals)+1)+1e-9*side.avg {
+				return true
+			}
+		}
+	}
+	return false
 }

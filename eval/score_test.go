@@ -188,7 +188,10 @@ func TestScore(t *testing.T) {
 			// [0, 0.25] and one undefined: median 0.125, p90 0.9·0.25.
 			Baseline: ErrorStats{N: 2, Undefined: 1, Median: 0.125, P90: 0.225},
 		},
-		Attribution: AttributionScore{Labels: 2, Correct: 1, Accuracy: 0.5},
+		// The 4 records naming a principal list it at the average and a
+		// second value at half of it, and no baseline value beside their
+		// baseline average: their lists do not add up.
+		Attribution: AttributionScore{Labels: 2, Correct: 1, Accuracy: 0.5, Records: 14, Short: 4},
 		FalsePositiveList: []FalsePositive{
 			{Key: key(runInstances), SharedEventID: "i8", Start: at("02:00"), DurationMinutes: 10, BaselineAverage: 0.2, InsightAverage: 6},
 			{Key: key(attachThrot), SharedEventID: "i4", Start: at("14:05"), DurationMinutes: 3, BaselineAverage: 0.1, InsightAverage: 2},
@@ -396,3 +399,37 @@ func TestMatchPairsLabelsAndIncidents(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A list adds up to its statistic, or holds five values (the rest
+// dropped), or the record's attributions are short.
+func TestAttributionsShort(t *testing.T) {
+	v := func(avgs ...float64) []cloudtrail.AttributionValue {
+		out := []cloudtrail.AttributionValue{}
+		for i, a := range avgs {
+			out = append(out, cloudtrail.AttributionValue{Value: fmt.Sprint(i), Average: a})
+		}
+		return out
+	}
+	rec := func(insight, baseline []cloudtrail.AttributionValue) *cloudtrail.InsightRecord {
+		return &cloudtrail.InsightRecord{InsightAverage: 0.6, BaselineAverage: 0.0000882145, Attributions: []cloudtrail.Attribution{
+			{Attribute: cloudtrail.AttrUserIdentityARN, Insight: insight, Baseline: baseline},
+			{Attribute: cloudtrail.AttrErrorCode, Insight: v(0.6), Baseline: v(0.0000882145)},
+		}}
+	}
+	for _, tc := range []struct {
+		name string
+		rec  *cloudtrail.InsightRecord
+		want bool
+	}{
+		{"adds up (spec §2.8's example)", rec(v(0.2, 0.2, 0.2), v(0.0000882145)), false},
+		{"five values, the rest dropped", rec(v(0.1, 0.1, 0.1, 0.1, 0.1), v(0.0000882145)), false},
+		{"four values short", rec(v(0.1, 0.1, 0.1, 0.1), v(0.0000882145)), true},
+		{"over the statistic", rec(v(0.6, 0.3), v(0.0000882145)), true},
+		{"empty baseline of a baseline", rec(v(0.6), v()), true},
+		{"no attributions", &cloudtrail.InsightRecord{InsightAverage: 2}, false},
+	} {
+		if got := attributionsShort(tc.rec); got != tc.want {
+			t.Errorf("%s: attributionsShort = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
