@@ -924,6 +924,10 @@ func (e *Engine) emitStart(s *series, start int64, obs float64, minutes int, exp
 	s.al.baseAvg, s.al.baseDur = s.baseline(start)
 	in := e.insight(s, StateStart, start, minutes, obs)
 	in.Expected = expected
+	if s.al.dir == Spike {
+		to := start + int64(minutes) - 1
+		in.Leader, in.LeaderCalls, in.LeaderPeak, _ = e.leader(s, to-9, to)
+	}
 	if cs, ok := s.kind.(*callSeries); ok && s.al.gap {
 		in.Period = int(cs.rhythm.period)
 	}

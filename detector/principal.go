@@ -14,17 +14,17 @@ import (
 // together, and the largest 10-minute burst each has made recently. A
 // spike of an API whose calls come mostly from one principal starts an
 // Insight only if that principal is doing more than it has done before:
-// more than routineFactor times its recent peak. This is the detector's
+// more than RoutineFactor times its recent peak. This is the detector's
 // automatic version of the per-principal allow-lists users ask for
 // (detection notes, "alert fatigue from automation"), and it is
 // nonparametric on purpose: burst sizes (a deploy of 20 or of 100 calls)
 // have tails no one-parameter count law fits. A new principal has no peak,
 // so its bursts are never routine.
 
-// routineFactor is how far beyond its recent peak a principal's burst may
+// RoutineFactor is how far beyond its recent peak a principal's burst may
 // go and still be routine: the peak of a few weeks is only a sample of its
 // bursts, and the next one may well be somewhat larger.
-const routineFactor = 2
+const RoutineFactor = 2
 
 // peakMemory is the decay time (minutes) of a principal's peak: bursts
 // older than a few weeks are forgotten.
@@ -78,9 +78,18 @@ func (reg *region) learnPrincipals(t int64) {
 // routine reports whether the spike of s over [from, to] is explained by
 // its leading principal's usual behaviour.
 func (e *Engine) routine(s *series, from, to int64) bool {
+	_, calls, peak, ok := e.leader(s, from, to)
+	return ok && peak > 0 && calls <= RoutineFactor*peak
+}
+
+// leader returns the principal that made most of the unusual calls of a
+// call-rate series s (at least half of them), its write calls in the 10
+// minutes ending at to (within [from, to]; all APIs) and its recent peak
+// (0 for a principal with none). ok is false when no principal leads.
+func (e *Engine) leader(s *series, from, to int64) (name string, calls, peak float64, ok bool) {
 	h := s.attrs.hot
 	if h == nil || s.id.typ != APICallRate {
-		return false
+		return "", 0, 0, false
 	}
 	// The calls by principal: the sessions of a role (one per instance of
 	// a fleet, say) are the role, as in learnPrincipals, so a fleet's
@@ -99,12 +108,13 @@ func (e *Engine) routine(s *series, from, to int64) bool {
 		}
 	}
 	if sum == 0 || topN < sum/2 {
-		return false // no leading principal
+		return "", 0, 0, false // no leading principal
 	}
+	name = e.vals.strs[top]
 	p := s.reg.actors[top]
-	if p == nil || p.peak == 0 {
-		return false
+	if p == nil {
+		return name, 0, 0, true
 	}
 	// The principal's calls in the 10 minutes ending at to, all APIs.
-	return p.counts.Sum(max(from, to-9), to) <= routineFactor*p.peak
+	return name, p.counts.Sum(max(from, to-9), to), p.peak, true
 }

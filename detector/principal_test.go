@@ -69,12 +69,22 @@ func TestBurstOfANewPrincipalStarts(t *testing.T) {
 	if top := got[0].Attributions[0].Insight[0].Value; top != "arn:aws:iam::111122223333:user/mallory" {
 		t.Errorf("top principal %q, want mallory", top)
 	}
+	// The Start says who led it and that it has no burst on record.
+	if in := got[0]; in.Leader != "arn:aws:iam::111122223333:user/mallory" || in.LeaderPeak != 0 || in.LeaderCalls < 3 {
+		t.Errorf("leader %q with %g calls and a peak of %g, want mallory, her calls so far, no peak", in.Leader, in.LeaderCalls, in.LeaderPeak)
+	}
 }
 
 func TestKnownPrincipalFarBeyondItsPeakStarts(t *testing.T) {
 	got := routineWorld(t, "arn:aws:sts::111122223333:assumed-role/Deploy/pipeline", "TagRole", 400)
 	if len(got) == 0 || got[0].State != StateStart || got[0].Key.EventName != "TagRole" {
 		t.Fatalf("got %v, want a Start on TagRole: 400 calls is four times the role's peak", got)
+	}
+	// The Start names the role (its sessions together) and the peak it
+	// went beyond, for explain.
+	in := got[0]
+	if in.Leader != "arn:aws:sts::111122223333:assumed-role/Deploy" || in.LeaderPeak < 80 || in.LeaderCalls <= RoutineFactor*in.LeaderPeak {
+		t.Errorf("leader %q with %g calls and a peak of %g, want the Deploy role beyond %d times its peak of about 100", in.Leader, in.LeaderCalls, in.LeaderPeak, RoutineFactor)
 	}
 }
 

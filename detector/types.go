@@ -130,6 +130,14 @@ type Insight struct {
 	// confirmed by another API's open Insight of new principals' calls in
 	// the same account and Region, that API's eventName; empty otherwise.
 	CompanionOf string
+	// Leader is, on the Start of a call-rate spike whose unusual calls
+	// one principal (a role's sessions together) made at least half of,
+	// that principal; LeaderCalls its write calls in the 10 minutes to
+	// the Start's newest minute (all APIs) and LeaderPeak its recent peak
+	// (principal.go: a burst up to RoutineFactor times it is routine; 0
+	// for a principal with none on record).
+	Leader                  string
+	LeaderCalls, LeaderPeak float64
 }
 
 // Record returns the Insights record of this transition, with name-based

@@ -207,6 +207,9 @@ func (ex *explanation) print(w io.Writer) error {
 		// A gap's End was said above: it ends when the job runs again.
 		fmt.Fprintf(w, "It ends after %d normal minutes, at the change point.\n", ex.rules.CoolDown)
 	}
+	if why := ex.why; why != nil && why.Leader != "" {
+		explainLeader(w, why)
+	}
 	if ex.note != "" {
 		fmt.Fprintln(w, ex.note)
 	}
@@ -239,6 +242,22 @@ func (ex *explanation) print(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// explainLeader says why a spike's leading principal did not make it a
+// routine burst, and how to make such bursts no evidence if they are
+// expected: automation the routine rule cannot learn (a deploy ten times
+// the last, a role created today) is what -detector.quiet-principals is for.
+func explainLeader(w io.Writer, why *liveInsight) {
+	if why.LeaderPeak == 0 {
+		fmt.Fprintf(w, "Most of its unusual calls were made by %s (%.0f write calls in the 10 minutes to the Start, all APIs),\n", why.Leader, why.LeaderCalls)
+		fmt.Fprintf(w, "which has no burst on record in this account and Region: its bursts are not routine until it has made some.\n")
+	} else {
+		fmt.Fprintf(w, "Most of its unusual calls were made by %s: %.0f write calls in the 10 minutes to the Start (all APIs),\n", why.Leader, why.LeaderCalls)
+		fmt.Fprintf(w, "%.1f times its largest burst of the last weeks (%.0f); up to %d times it, a burst is routine.\n",
+			why.LeaderCalls/why.LeaderPeak, why.LeaderPeak, detector.RoutineFactor)
+	}
+	fmt.Fprintf(w, "If its bursts are expected, -detector.quiet-principals '%s' makes its calls no evidence of a spike.\n", why.Leader)
 }
 
 func pval(p float64) string {

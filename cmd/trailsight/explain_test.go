@@ -87,6 +87,30 @@ func TestExplainNewPrincipals(t *testing.T) {
 	}
 }
 
+// TestExplainLeader: a spike's Start says which principal led it and how
+// far beyond its peak (or that it has none), and how to quiet it if its
+// bursts are expected.
+func TestExplainLeader(t *testing.T) {
+	rec := &cloudtrail.InsightRecord{InsightType: "ApiCallRateInsight", EventSource: "ecs.amazonaws.com",
+		EventName: "UpdateService", RecipientAccountID: "777788889999", AWSRegion: "us-east-1", InsightDuration: 8}
+	role := "arn:aws:sts::777788889999:assumed-role/cfn-exec-role"
+	why := &liveInsight{Direction: "spike", Scale: 10, PValue: 3.2e-15, Leader: role, LeaderCalls: 47, LeaderPeak: 22}
+	ex := &explanation{rec: rec, from: time.Date(2026, 1, 12, 5, 15, 0, 0, time.UTC), why: why, rules: detectorRules{StartP: 1e-7, CoolDown: 5}}
+	var b strings.Builder
+	if err := ex.print(&b); err != nil {
+		t.Fatal(err)
+	}
+	wantLines(t, b.String(), "made by "+role+": 47 write calls in the 10 minutes to the Start",
+		"2.1 times its largest burst of the last weeks (22); up to 2 times it, a burst is routine",
+		"-detector.quiet-principals '"+role+"' makes its calls no evidence")
+	why.LeaderPeak = 0
+	b.Reset()
+	if err := ex.print(&b); err != nil {
+		t.Fatal(err)
+	}
+	wantLines(t, b.String(), "made by "+role+" (47 write calls", "no burst on record in this account and Region")
+}
+
 // wantLines reports each of wants that the explain output out lacks.
 func wantLines(t *testing.T, out string, wants ...string) {
 	t.Helper()
