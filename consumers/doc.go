@@ -46,4 +46,5 @@
 //	trailsight_detector_insights_total{type,state}     minute of a partition's clock, at checkpoints and
 //	trailsight_detector_active_series{type}            when a partition is let go (gauges then drop its part)
 //	trailsight_detector_open_insights
+//	trailsight_detector_warming_account_regions
 package consumers

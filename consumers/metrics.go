@@ -123,6 +123,7 @@ type detectorMetrics struct {
 	insights *prometheus.CounterVec // by type, state
 	series   *prometheus.GaugeVec   // by type
 	open     prometheus.Gauge
+	warming  prometheus.Gauge
 }
 
 func newDetectorMetrics(f promauto.Factory) detectorMetrics {
@@ -142,6 +143,10 @@ func newDetectorMetrics(f promauto.Factory) detectorMetrics {
 		open: f.NewGauge(prometheus.GaugeOpts{
 			Name: "trailsight_detector_open_insights",
 			Help: "Insights open in the detectors of the owned partitions.",
+		}),
+		warming: f.NewGauge(prometheus.GaugeOpts{
+			Name: "trailsight_detector_warming_account_regions",
+			Help: "Account-Regions of the owned partitions with less history than the warm-up: they start no Insight yet.",
 		}),
 	}
 }
@@ -166,4 +171,5 @@ func (m *detectorMetrics) add(old, cur *detector.Stats) {
 	m.series.WithLabelValues("call_rate").Add(float64(cur.Series - old.Series))
 	m.series.WithLabelValues("error_rate").Add(float64(cur.ErrorSeries - old.ErrorSeries))
 	m.open.Add(float64(cur.Open - old.Open))
+	m.warming.Add(float64(cur.Warming - old.Warming))
 }

@@ -57,6 +57,11 @@ type Stats struct {
 	Started, Ended [3]int64
 	ClosedMinutes  int64
 	GapMinutes     int64 // account-Region minutes treated as delivery gaps
+	// Warming is how many account-Regions have less history than the
+	// warm-up at the newest minute evaluated: they start no Insight yet
+	// (spec §2.9 #4). WarmingHistory is the longest history among them.
+	Warming        int
+	WarmingHistory time.Duration
 }
 
 // EventsBy returns the count of events with result r.
@@ -168,6 +173,14 @@ func (e *Engine) Stats() Stats {
 		}
 	}
 	s.Open = open
+	if e.closed != 0 {
+		for _, r := range e.regList {
+			if !e.warm(r, e.closed) {
+				s.Warming++
+				s.WarmingHistory = max(s.WarmingHistory, time.Duration(e.closed-r.first+1)*time.Minute)
+			}
+		}
+	}
 	return s
 }
 

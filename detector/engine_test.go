@@ -215,6 +215,50 @@ func TestEngineErrorSurge(t *testing.T) {
 	}
 }
 
+// Stats counts the account-Regions still warming up, and their history,
+// until the warm-up has passed.
+func TestStatsWarming(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.WarmUp = 2 * time.Hour
+	e, err := New(cfg, &collect{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	if st := e.Stats(); st.Warming != 0 {
+		t.Errorf("an empty Engine counts %d account-Regions warming", st.Warming)
+	}
+	for i := 0; i <= 4*60; i++ {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		if err := e.Advance(ctx, at); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []string{"us-east-1", "eu-west-1"} {
+			if r == "eu-west-1" && i < 60 {
+				continue // an hour later
+			}
+			ev := cloudtrail.Event{EventTime: at.Unix(), EventID: fmt.Sprint(r, i), EventSource: "ec2.amazonaws.com", EventName: "RunInstances",
+				AWSRegion: r, RecipientAccountID: "111122223333", EventType: "AwsApiCall", EventCategory: "Management", ReadOnly: cloudtrail.False}
+			e.Observe(&ev)
+		}
+		st := e.Stats()
+		closed := i - 15 // the allowed lateness
+		var want int
+		var hist time.Duration
+		if closed >= 0 && closed < 120 { // us-east-1, from minute 0
+			want, hist = 1, time.Duration(closed+1)*time.Minute
+		}
+		if i >= 60 && closed < 180 { // eu-west-1, from minute 60
+			want++
+			hist = max(hist, time.Duration(closed-60+1)*time.Minute)
+		}
+		if i > 20 && (st.Warming != want || st.WarmingHistory != hist) {
+			t.Fatalf("minute %d: %d account-Regions warming with %s of history, want %d with %s", i, st.Warming, st.WarmingHistory, want, hist)
+		}
+	}
+}
+
 func TestEngineDuplicatesAndLate(t *testing.T) {
 	e, _ := newTestEngine(t)
 	ev := cloudtrail.Event{EventTime: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).Unix(), EventID: "x", EventSource: "s", EventName: "n",

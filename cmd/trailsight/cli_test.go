@@ -394,6 +394,9 @@ func TestReplayTinyDataset(t *testing.T) {
 	if s.ended+s.open != started {
 		t.Errorf("%d started, but %d ended + %d open", started, s.ended, s.open)
 	}
+	if strings.Contains(r.stdout, "Warm-up:") {
+		t.Errorf("a warm-up note after a replay past the warm-up:\n%s", r.stdout)
+	}
 
 	tree := readTree(t, out1)
 	if !strings.Contains(r.stdout, fmt.Sprintf("Insights files: %d under %s\n", len(tree), out1)) {
@@ -549,6 +552,10 @@ func TestReplayBadInput(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, "Insights files: 0 under "+out) {
 		t.Errorf("stdout does not report 0 Insights files:\n%s", r.stdout)
+	}
+	// A trail shorter than the warm-up says why it has no Insights.
+	if !strings.Contains(r.stdout, "Warm-up: 1 of 1 account-Regions have less history than -detector.warm-up 168h0m0s") {
+		t.Errorf("stdout does not say the account-Region is still warming up:\n%s", r.stdout)
 	}
 }
 

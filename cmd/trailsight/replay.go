@@ -26,6 +26,7 @@ type replayResult struct {
 	Written  []string
 	Trails   []trailResult
 	Elapsed  time.Duration
+	WarmUp   time.Duration // the detector's warm-up, for the summary
 }
 
 type trailResult struct {
@@ -82,7 +83,7 @@ func replay(ctx context.Context, cfg detector.Config, paths []string, outDir str
 	if err := p.close(ctx); err != nil {
 		return nil, err
 	}
-	res := &replayResult{Stats: st, Engine: eng.Stats(), Insights: sink.all, Elapsed: time.Since(t0)}
+	res := &replayResult{Stats: st, Engine: eng.Stats(), Insights: sink.all, Elapsed: time.Since(t0), WarmUp: cfg.WarmUp}
 	for _, t := range p.trails {
 		res.Trails = append(res.Trails, trailResult{Name: t.cfg.Name, Stats: t.trail.Stats})
 	}
@@ -208,6 +209,13 @@ func printSummary(w io.Writer, r *replayResult) {
 	fmt.Fprintf(w, "Insights: %d ApiCallRateInsight, %d ApiErrorRateInsight started; %d ended; %d still open\n",
 		es.Started[detector.APICallRate], es.Started[detector.APIErrorRate],
 		es.Ended[detector.APICallRate]+es.Ended[detector.APIErrorRate], es.Open)
+	if es.Warming > 0 {
+		// Without this, a first replay of a day of trail says "0
+		// Insights" and nothing of why.
+		fmt.Fprintf(w, "Warm-up: %d of %d account-Regions have less history than -detector.warm-up %s (the most, %s) and start no Insight yet;\n"+
+			"replay more of the trail before the period of interest, or lower -detector.warm-up (baselines from less history are less sure).\n",
+			es.Warming, es.Regions, r.WarmUp, strings.TrimSuffix(es.WarmingHistory.String(), "0s"))
+	}
 }
 
 func isTerminal(w io.Writer) bool {
