@@ -625,6 +625,17 @@ func TestSeries(t *testing.T) {
 		t.Fatal(err)
 	}
 	lineRE := regexp.MustCompile(`^(\d\d-\d\d \d\d:\d\d) count= *(\d+) hour=`)
+	// The spike's Start names the principal that led it: the label's, its
+	// sessions taken together as their role.
+	leader := spike.Principal
+	if i := strings.Index(leader, ":assumed-role/"); i >= 0 {
+		if j := strings.IndexByte(leader[i+len(":assumed-role/"):], '/'); j >= 0 {
+			leader = leader[:i+len(":assumed-role/")+j]
+		}
+	}
+	if !strings.Contains(r.stdout, " leader="+leader+" calls=") {
+		t.Errorf("no Start line names the leader %s:\n%s", leader, r.stdout)
+	}
 	minute := from
 	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
 		if strings.HasPrefix(line, "Start ") || strings.HasPrefix(line, "End ") {
