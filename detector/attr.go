@@ -250,6 +250,14 @@ type share struct {
 func apportion(s []share, calls float64) []share {
 	calls = math.Round(calls)
 	s = slices.DeleteFunc(s, func(x share) bool { return !(x.w > 0) })
+	// Sorted before summing too: a float sum depends on its order, and
+	// the values may come from a map.
+	slices.SortFunc(s, func(a, b share) int {
+		if c := cmp.Compare(b.w, a.w); c != 0 {
+			return c
+		}
+		return strings.Compare(a.value, b.value)
+	})
 	total := 0.0
 	for _, x := range s {
 		total += x.w
@@ -257,12 +265,6 @@ func apportion(s []share, calls float64) []share {
 	if calls <= 0 || total <= 0 {
 		return nil
 	}
-	slices.SortFunc(s, func(a, b share) int {
-		if c := cmp.Compare(b.w, a.w); c != 0 {
-			return c
-		}
-		return strings.Compare(a.value, b.value)
-	})
 	rem := make([]float64, len(s))
 	given := 0.0
 	for k := range s {
@@ -277,7 +279,7 @@ func apportion(s []share, calls float64) []share {
 	}
 	// Stable: equal remainders keep the weight order above.
 	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(rem[b], rem[a]) })
-	for _, k := range idx[:int(calls-given)] {
+	for _, k := range idx[:min(int(calls-given), len(idx))] {
 		s[k].w++
 	}
 	return s

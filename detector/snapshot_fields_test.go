@@ -25,7 +25,9 @@ func TestSnapshotCoversEveryField(t *testing.T) {
 		// calls, apis, errs: rebuilt from the lists and sections.
 		{Engine{}, "cfg sink log regions calls apis errs callList errList regList dedup vals maxMinute minMinute clock closed " +
 			"lateness warmUp out stats traces dirty dirtySet novel accounts tz"},
-		{Stats{}, "Events Series ErrorSeries Regions Open Started Ended ClosedMinutes GapMinutes"},
+		// Series, ErrorSeries, Regions, Open, Warming, WarmingHistory:
+		// computed by Stats from the state.
+		{Stats{}, "Events Series ErrorSeries Regions Open Started Ended ClosedMinutes GapMinutes Warming WarmingHistory"},
 		// slotAt, slotMemo: a cache of slot(m); loc: from the Config,
 		// checked against the recorded zone; drops: rebuilt from the
 		// series' open alarms.
