@@ -116,6 +116,9 @@ type Engine struct {
 	// last Advance, for the early window test.
 	dirty    []*series
 	dirtySet map[*series]struct{}
+	// touched and checked are scratch for earlyWindows and earlyDrops.
+	touched []*region
+	checked []sourceCheck
 
 	// novel counts calls by new principals, for the few series that get
 	// them (novelty.go).
@@ -391,6 +394,7 @@ func (e *Engine) callSeries(k apiKey, reg *region, m int64) *callSeries {
 		}
 		e.calls.put(k, s)
 		e.callList = append(e.callList, s)
+		reg.calls = append(reg.calls, s)
 	}
 	return s
 }
@@ -444,8 +448,13 @@ func (e *Engine) Advance(ctx context.Context, now time.Time) error {
 // in still-open minutes: a sustained rise over several minutes is as
 // certain before the watermark passes as after, since counts only grow.
 func (e *Engine) earlyWindows() {
+	regs := e.touched[:0]
 	for _, s := range e.dirty {
 		delete(e.dirtySet, s)
+		if r := s.reg; !r.touched {
+			r.touched = true
+			regs = append(regs, r)
+		}
 		m := min(s.counts.Head(), e.maxMinute)
 		if s.al != nil || m <= e.closed || !e.warm(s.reg, m) {
 			continue
@@ -456,10 +465,130 @@ func (e *Engine) earlyWindows() {
 		e.spikeTests(s, m, spikeScales[1:])
 	}
 	e.dirty = e.dirty[:0]
+	for _, r := range regs {
+		r.touched = false
+		e.earlyDrops(r)
+	}
+	clear(regs)
+	e.touched = regs[:0]
 	if e.closed%60 == 0 {
 		e.forgetNovelty(e.closed)
 	}
 }
+
+// earlyDrops runs the drop tests of the windows ending at the delivered
+// minutes of account-Region r that are still open. A drop shows in minutes
+// that are complete, and a minute is complete once its log files are in,
+// not once the allowed lateness has passed: CloudTrail delivers an
+// account-Region's records about every five minutes (spec §4.4), so once r
+// has events deliveryCycle minutes newer than minute d, the files holding
+// d have come too, unless they are late; and a late file leaves every
+// service of the region short, which delivered checks. Drops are found up
+// to AllowedLateness - deliveryCycle minutes sooner than at the close;
+// what this does not test is tested when the minute closes.
+func (e *Engine) earlyDrops(r *region) {
+	// Events ahead of the clock (a skewed one) say nothing of delivery.
+	d := min(r.total.Head(), e.clock) - deliveryCycle
+	from := e.closed + 1
+	if d < from || !e.warm(r, d) || r.model.Minutes() <= 1440 {
+		return
+	}
+	for m := from; m <= d; m++ {
+		if r.looksLikeGap(r.total.Get(m), r.slot(m)) {
+			// A minute the close would hold as a delivery gap
+			// (region.close; the gap bits of open minutes are not set).
+			return
+		}
+	}
+	checked := e.checked[:0]
+	for _, cs := range r.calls {
+		s := &cs.series
+		if s.al != nil || !s.kind.dropsAllowed(e, d) {
+			continue
+		}
+		ok, seen := false, false
+		for _, c := range checked {
+			if c.source == s.id.source {
+				ok, seen = c.ok, true
+				break
+			}
+		}
+		if !seen {
+			ok = e.delivered(r, s.id.source, from, d)
+			checked = append(checked, sourceCheck{s.id.source, ok})
+		}
+		if !ok {
+			continue
+		}
+		// The minutes of the newest delivery cycle, oldest first, as the
+		// close would: a file brings five minutes at once, and testing
+		// only the newest would date a drop by a window that began after
+		// it did. Older open minutes were tested when their own files
+		// came.
+		lo := max(from, d-deliveryCycle+1, int64(s.rearm))
+		if lo > d {
+			continue
+		}
+		// Where even the longest window expects too few calls to test
+		// (most of a region's APIs are rare), skip the windows' sums.
+		if mu, _ := s.kind.dropWindow(e, lo-dropScales[len(dropScales)-1]+1, d); mu < minDropExpected {
+			continue
+		}
+		for m := lo; m <= d && s.al == nil; m++ {
+			if s.kind.dropsAllowed(e, m) {
+				e.dropTests(s, m, e.closed)
+			}
+		}
+	}
+	e.checked = checked[:0]
+}
+
+// sourceCheck caches delivered for one service of a region.
+type sourceCheck struct {
+	source uint32
+	ok     bool
+}
+
+// deliveryCycle is how many minutes newer than a minute an account-Region's
+// events must be before the minute counts as delivered: one log file
+// delivery cycle (spec §4.4).
+const deliveryCycle = 5
+
+// completeP is the tail probability below which the events of the other
+// services of an account-Region in still-open minutes look incompletely
+// delivered: a file still on its way (of several for one cycle, or all of
+// them) leaves every service short, and a drop called then could be the
+// delivery's.
+const completeP = 1e-2
+
+// delivered reports whether the open minutes from..to of account-Region r
+// look completely delivered to judge a drop of service source: no minute
+// looks like a delivery gap (checked by the caller), and the events of the
+// region's other services are not improbably few. The service itself is
+// left out: a client that stops silences all its APIs of a service at
+// once (sibling.go), and where it makes most of a region's events, the
+// region's total looks short because of the very drop to be judged.
+func (e *Engine) delivered(r *region, source uint32, from, to int64) bool {
+	obs, mu := r.total.Sum(from, to), 0.0
+	for m := from; m <= to; m++ {
+		mu += r.model.Expect(&r.cfg, r.slot(m))
+	}
+	for _, cs := range r.calls {
+		if cs.id.source == source {
+			own, _ := cs.dropWindow(e, from, to)
+			obs -= cs.counts.Sum(from, to)
+			mu -= own
+		}
+	}
+	if mu < minRestEvents {
+		return false // too few events elsewhere to tell
+	}
+	return lowTail(max(obs, 0), mu, r.model.DropVariance(&r.cfg, mu, int(to-from+1))) >= completeP
+}
+
+// minRestEvents is how many events the rest of an account-Region must
+// expect in the open minutes for their count to show a delivery short.
+const minRestEvents = 10
 
 // Flush sends pending Insights to the sink, in a deterministic order.
 func (e *Engine) Flush(ctx context.Context) error {
@@ -630,28 +759,8 @@ func (e *Engine) test(s *series, m int64) {
 	if e.spikeTests(s, m, spikeScales[:]) {
 		return
 	}
-	if !s.kind.dropsAllowed(e, m) {
+	if !s.kind.dropsAllowed(e, m) || e.dropTests(s, m, m) {
 		return
-	}
-	nested := s.kind.dropNested(e, m)
-	for i, w := range dropScales {
-		from := m - w + 1
-		if from < int64(s.rearm) || s.reg.gapIn(from, m) {
-			break // longer windows hold the same minutes; blocks are judged on their own
-		}
-		mu := nested[i]
-		v := s.kind.dropVariance(e, mu, w)
-		if mu < 3 {
-			continue
-		}
-		p := lowTail(s.counts.Sum(from, m), mu, v)
-		if p < suspectP {
-			s.attrs.heat(from, m+keepAttrs)
-		}
-		if p < e.alpha(w) {
-			e.start(s, Drop, w, m)
-			return
-		}
 	}
 	if len(s.reg.drops) > 0 && e.testSiblings(s, m) {
 		return
@@ -670,7 +779,7 @@ func (e *Engine) test(s *series, m int64) {
 			return
 		}
 		mu, v := s.kind.dropBlocks(e, b0, b1)
-		if mu < 3 {
+		if mu < minDropExpected {
 			continue
 		}
 		p := lowTail(s.counts.BlockSum(b0, b1), mu, v)
@@ -683,6 +792,43 @@ func (e *Engine) test(s *series, m int64) {
 		}
 	}
 }
+
+// dropTests runs the drop tests of the windows ending at minute m and
+// starts an Insight on the first with strong evidence. Minutes up to
+// closed are closed, with their gaps known; those after it are still open
+// but delivered (earlyDrops checked them).
+func (e *Engine) dropTests(s *series, m, closed int64) bool {
+	nested := s.kind.dropNested(e, m)
+	for i, w := range dropScales {
+		from := m - w + 1
+		if from < int64(s.rearm) || s.reg.gapIn(from, min(m, closed)) {
+			break // longer windows hold the same minutes; blocks are judged on their own
+		}
+		mu := nested[i]
+		v := s.kind.dropVariance(e, mu, w)
+		if mu < minDropExpected {
+			continue
+		}
+		p := lowTail(s.counts.Sum(from, m), mu, v)
+		if p < suspectP {
+			s.attrs.heat(from, m+keepAttrs)
+		}
+		if p < e.alpha(w) {
+			e.start(s, Drop, w, m)
+			if m > closed {
+				// An early Start: the minutes up to m, still to close,
+				// are its evidence, not normal minutes that end it.
+				s.al.calm = -int(m - max(s.al.start, closed+1) + 1)
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// minDropExpected is the fewest calls a window must expect for its drop
+// test: fewer missing calls are no evidence of anything.
+const minDropExpected = 3
 
 // lowTail is the lower tail probability of obs where mu (variance v) is
 // expected, or 1 where obs is plainly not low.
@@ -886,6 +1032,10 @@ func (e *Engine) track(s *series, m int64) {
 		return
 	}
 	e.fold(s, m)
+	if a.calm < 0 {
+		a.calm++ // a minute an early Start was judged on (dropTests)
+		return
+	}
 	normal := true
 	if a.dir == Spike {
 		for _, w := range spikeScales {

@@ -45,6 +45,10 @@ type region struct {
 	// a job's runs: the other APIs of their service are tested against
 	// them (sibling.go).
 	drops []*series
+	// calls are the region's call series, for earlyDrops.
+	calls []*callSeries
+	// touched marks the region in Engine.touched.
+	touched bool
 }
 
 // dispersionPool accumulates, over the sparse series of a region, the
@@ -92,11 +96,7 @@ func (r *region) slot(m int64) models.Slot {
 func (r *region) close(cfg *Config, m int64) {
 	c := r.total.Get(m)
 	s := r.slot(m)
-	mu := r.model.Expect(&r.cfg, s)
-	// A gap is a minute far below its expectation and improbable: a quiet
-	// account at night has empty minutes by chance.
-	gap := r.model.Minutes() > 1440 && c < gapShare*mu &&
-		models.LowerTail(c, mu, r.model.DropVariance(&r.cfg, mu, 1)) < gapP
+	gap := r.looksLikeGap(c, s)
 	i, bit := (m&(baseline.MinutesKept-1))/64, uint64(1)<<(m&63)
 	if gap {
 		r.gaps[i] |= bit
@@ -109,6 +109,15 @@ func (r *region) close(cfg *Config, m int64) {
 	if !gap || r.gapRun > maxGap {
 		r.model.Update(&r.cfg, s, c, false)
 	}
+}
+
+// looksLikeGap reports whether c events in a minute of slot s look like a
+// delivery gap: far below the minute's expectation and improbably so (a
+// quiet account at night has empty minutes by chance).
+func (r *region) looksLikeGap(c float64, s models.Slot) bool {
+	mu := r.model.Expect(&r.cfg, s)
+	return r.model.Minutes() > 1440 && c < gapShare*mu &&
+		models.LowerTail(c, mu, r.model.DropVariance(&r.cfg, mu, 1)) < gapP
 }
 
 // gapShare is the share of its expected events below which an
@@ -148,7 +157,7 @@ type alarm struct {
 	cusum, best        float64
 	end                int64 // exclusive end at the CUSUM's maximum
 	sumAtEnd, expAtEnd float64
-	calm               int
+	calm               int // normal minutes in a row; below zero, minutes an early drop Start judged, still to close
 
 	baseAvg float64
 	baseDur int

@@ -67,7 +67,7 @@ func (e *Engine) testSiblings(s *series, m int64) bool {
 			continue
 		}
 		mu, v := s.kind.dropWindow(e, from, m)
-		if mu < 3 {
+		if mu < minDropExpected {
 			continue
 		}
 		p := lowTail(s.counts.Sum(from, m), mu, v)

@@ -22,16 +22,18 @@ func TestSnapshotCoversEveryField(t *testing.T) {
 		// cfg: config section; sink, log: Restore's arguments; tz,
 		// lateness, warmUp: from the Config; out: empty when quiescent;
 		// dirty: the dirty section; dirtySet: rebuilt from it; traces: hooks, not state; regions,
-		// calls, apis, errs: rebuilt from the lists and sections.
+		// calls, apis, errs: rebuilt from the lists and sections; touched,
+		// checked: scratch of one Advance.
 		{Engine{}, "cfg sink log regions calls apis errs callList errList regList dedup vals maxMinute minMinute clock closed " +
-			"lateness warmUp out stats traces dirty dirtySet novel accounts tz"},
+			"lateness warmUp out stats traces dirty dirtySet touched checked novel accounts tz"},
 		// Series, ErrorSeries, Regions, Open, Warming, WarmingHistory:
 		// computed by Stats from the state.
 		{Stats{}, "Events Series ErrorSeries Regions Open Started Ended ClosedMinutes GapMinutes Warming WarmingHistory"},
 		// slotAt, slotMemo: a cache of slot(m); loc: from the Config,
 		// checked against the recorded zone; drops: rebuilt from the
-		// series' open alarms.
-		{region{}, "account name loc first total model gaps gapRun lastGap slotAt slotMemo cfg pool writes novelWrites actors drops"},
+		// series' open alarms; calls: rebuilt from the call series;
+		// touched: scratch of one Advance.
+		{region{}, "account name loc first total model gaps gapRun lastGap slotAt slotMemo cfg pool writes novelWrites actors drops calls touched"},
 		{dispersionPool{}, "minute block"},
 		{moments{}, "m1 m2 n"},
 		{principalSeries{}, "counts peak last"},

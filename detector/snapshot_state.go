@@ -435,6 +435,7 @@ func (e *Engine) readCalls(r *snapReader) error {
 		}
 		e.calls.put(k, s)
 		e.callList = append(e.callList, s)
+		s.reg.calls = append(s.reg.calls, s)
 	}
 	return r.err
 }

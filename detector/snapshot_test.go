@@ -552,7 +552,7 @@ func smallSnapshot(t testing.TB, zone string) ([]byte, detector.Config) {
 }
 
 // A version 1 snapshot (testdata/snapshot-v1.bin, written by the release
-// before job rhythms, at the same cut as smallSnapshot) still restores: the
+// before job rhythms, at the first delivery where a drop was open) still restores: the
 // Engine goes on exactly as one restored from a version 2 snapshot at that
 // cut, except that its call series learn their jobs' rhythms afresh.
 func TestRestoreVersion1(t *testing.T) {
@@ -566,7 +566,13 @@ func TestRestoreVersion1(t *testing.T) {
 	ds, cfg := synthStream()
 	cfg.DedupWindow = 5 * time.Minute
 	ctx := context.Background()
-	// Run the current Engine to smallSnapshot's cut.
+	old, err := detector.Restore(cfg, &recorder{}, nil, bytes.NewReader(v1))
+	if err != nil {
+		t.Fatalf("Restore of a version 1 snapshot: %v", err)
+	}
+	// Run the current Engine to the cut where version 1 was written: the
+	// delivery that brought its watermark. (It is no longer smallSnapshot's:
+	// this Engine starts the drop there sooner, on delivered open minutes.)
 	sink := &recorder{}
 	e, err := detector.New(cfg, sink, nil)
 	if err != nil {
@@ -577,7 +583,7 @@ func TestRestoreVersion1(t *testing.T) {
 		if err := e.Advance(ctx, d.at); err != nil {
 			t.Fatal(err)
 		}
-		if detector.ProbeSnapshotState(e).OpenDrop > 0 {
+		if e.Watermark().Equal(old.Watermark()) {
 			cut = i
 			break
 		}
@@ -589,12 +595,9 @@ func TestRestoreVersion1(t *testing.T) {
 		}
 	}
 	if cut < 0 {
-		t.Fatal("the synthetic stream opened no drop")
+		t.Fatalf("no delivery brings the watermark to version 1's, %s", old.Watermark())
 	}
-	old, err := detector.Restore(cfg, &recorder{}, nil, bytes.NewReader(v1))
-	if err != nil {
-		t.Fatalf("Restore of a version 1 snapshot: %v", err)
-	}
+	cutAt := old.Watermark()
 	p := detector.ProbeSnapshotState(old)
 	if p.OpenDrop != 1 || p.Rhythms != 0 {
 		t.Errorf("version 1 state: %d open drops, %d established rhythms; want the open drop and no rhythm", p.OpenDrop, p.Rhythms)
@@ -657,6 +660,26 @@ func TestRestoreVersion1(t *testing.T) {
 		sf, ok := p.Last().(cmp.StructField)
 		return ok && sf.Name() == "Average"
 	}, cmp.Comparer(func(a, b float64) bool { return math.Abs(a-b) <= 0.01*math.Max(math.Abs(a), math.Abs(b)) }))
+	// The drop open at the cut was started by each release by its own
+	// rule: version 1's when its minute closed, this one's a few minutes
+	// sooner on delivered open minutes (earlyDrops), with the model of
+	// those minutes. Its p-value and expectation, which its End carries,
+	// may differ a little; its minutes may not. And the minutes of that
+	// drop learnt (learnLag later) between the two Starts were learnt in
+	// full by version 1 and as suspect here, so later p-values may differ
+	// in the third digit.
+	near := func(a, b, tol float64) bool { return math.Abs(a-b) <= tol*math.Max(math.Abs(a), math.Abs(b)) }
+	for i := range min(len(gotIns), len(wantIns)) {
+		g, w := &gotIns[i], wantIns[i]
+		if !g.Start.Equal(w.Start) {
+			continue
+		}
+		if w.Start.Before(cutAt) && near(g.PValue, w.PValue, 0.15) && near(g.Expected, w.Expected, 0.15) {
+			g.PValue, g.Expected = w.PValue, w.Expected
+		} else if near(g.PValue, w.PValue, 0.01) {
+			g.PValue = w.PValue
+		}
+	}
 	if diff := cmp.Diff(wantIns, gotIns, roughly); diff != "" {
 		t.Errorf("Insights after restoring version 1 differ from the current Engine's (-current +v1):\n%s", diff)
 	}
