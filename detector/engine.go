@@ -422,8 +422,9 @@ func (e *Engine) errSeries(k apiKey, code string, reg *region, api *baseline.Cou
 // times seen and the clock, minus the allowed lateness, so idle streams do
 // not stall time.
 func (e *Engine) Advance(ctx context.Context, now time.Time) error {
+	ticked := false
 	if c := now.Unix() / 60; c > e.clock {
-		e.clock = c
+		e.clock, ticked = c, e.clock != 0
 	}
 	target := e.maxMinute
 	if e.clock > target {
@@ -440,14 +441,16 @@ func (e *Engine) Advance(ctx context.Context, now time.Time) error {
 		e.closeMinute(m)
 		e.closed = m
 	}
-	e.earlyWindows()
+	e.earlyWindows(ticked)
 	return e.Flush(ctx)
 }
 
 // earlyWindows runs the windowed spike tests on the series that got events
 // in still-open minutes: a sustained rise over several minutes is as
 // certain before the watermark passes as after, since counts only grow.
-func (e *Engine) earlyWindows() {
+// Then the early drop tests of their account-Regions, and, when the clock
+// ticked to a new minute, the missed-runs tests of every account-Region.
+func (e *Engine) earlyWindows(ticked bool) {
 	regs := e.touched[:0]
 	for _, s := range e.dirty {
 		delete(e.dirtySet, s)
@@ -465,9 +468,23 @@ func (e *Engine) earlyWindows() {
 		e.spikeTests(s, m, spikeScales[1:])
 	}
 	e.dirty = e.dirty[:0]
+	if ticked {
+		// Each minute of the clock, the jobs of every account-Region:
+		// one whose writes are few (reads, data events, a job) has its
+		// files delivered all the same, and a job's runs are missed
+		// without a write to say so. (Its windowed drop tests wait for
+		// writes or the close: run every minute everywhere, they cost a
+		// fifth of replay's time.)
+		for _, r := range e.regList {
+			e.earlyDrops(r, !r.touched)
+		}
+	} else {
+		for _, r := range regs {
+			e.earlyDrops(r, false)
+		}
+	}
 	for _, r := range regs {
 		r.touched = false
-		e.earlyDrops(r)
 	}
 	clear(regs)
 	e.touched = regs[:0]
@@ -485,8 +502,9 @@ func (e *Engine) earlyWindows() {
 // d have come too, unless they are late; and a late file leaves every
 // service of the region short, which delivered checks. Drops are found up
 // to AllowedLateness - deliveryCycle minutes sooner than at the close;
-// what this does not test is tested when the minute closes.
-func (e *Engine) earlyDrops(r *region) {
+// what this does not test is tested when the minute closes. With jobsOnly,
+// only the missed-runs tests of the jobs (rhythm.go) run.
+func (e *Engine) earlyDrops(r *region, jobsOnly bool) {
 	// Events ahead of the clock (a skewed one) say nothing of delivery.
 	d := min(r.total.Head(), e.clock) - deliveryCycle
 	from := e.closed + 1
@@ -503,7 +521,7 @@ func (e *Engine) earlyDrops(r *region) {
 	checked := e.checked[:0]
 	for _, cs := range r.calls {
 		s := &cs.series
-		if s.al != nil || !s.kind.dropsAllowed(e, d) {
+		if s.al != nil || jobsOnly && !cs.rhythm.established() || !s.kind.dropsAllowed(e, d) {
 			continue
 		}
 		ok, seen := false, false
@@ -530,14 +548,21 @@ func (e *Engine) earlyDrops(r *region) {
 			continue
 		}
 		// Where even the longest window expects too few calls to test
-		// (most of a region's APIs are rare), skip the windows' sums.
-		if mu, _ := s.kind.dropWindow(e, lo-dropScales[len(dropScales)-1]+1, d); mu < minDropExpected {
+		// (most of a region's APIs are rare), skip the windows' sums;
+		// a job's missed runs are tested all the same.
+		few := jobsOnly
+		if !few {
+			mu, _ := s.kind.dropWindow(e, lo-dropScales[len(dropScales)-1]+1, d)
+			few = mu < minDropExpected
+		}
+		if few && !cs.rhythm.established() {
 			continue
 		}
 		for m := lo; m <= d && s.al == nil; m++ {
-			if s.kind.dropsAllowed(e, m) {
-				e.dropTests(s, m, e.closed)
+			if !s.kind.dropsAllowed(e, m) || !few && e.dropTests(s, m, e.closed) {
+				continue
 			}
+			e.testRhythm(cs, m, e.closed)
 		}
 	}
 	e.checked = checked[:0]
@@ -765,7 +790,7 @@ func (e *Engine) test(s *series, m int64) {
 	if len(s.reg.drops) > 0 && e.testSiblings(s, m) {
 		return
 	}
-	if cs, ok := s.kind.(*callSeries); ok && e.testRhythm(cs, m) {
+	if cs, ok := s.kind.(*callSeries); ok && e.testRhythm(cs, m, m) {
 		return
 	}
 	if (m+1)%baseline.BlockMinutes != 0 {
@@ -815,11 +840,7 @@ func (e *Engine) dropTests(s *series, m, closed int64) bool {
 		}
 		if p < e.alpha(w) {
 			e.start(s, Drop, w, m)
-			if m > closed {
-				// An early Start: the minutes up to m, still to close,
-				// are its evidence, not normal minutes that end it.
-				s.al.calm = -int(m - max(s.al.start, closed+1) + 1)
-			}
+			s.al.judged(m, closed)
 			return true
 		}
 	}

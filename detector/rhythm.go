@@ -213,16 +213,18 @@ func abs64(x int64) int64 {
 	return x
 }
 
-// testRhythm runs the missed-runs test on closed minute m of a call series
-// with no open Insight, at the deadline of each missed run, and starts a
-// drop Insight on strong evidence. It reports whether it started one.
+// testRhythm runs the missed-runs test on minute m of a call series with
+// no open Insight, at the deadline of each missed run, and starts a drop
+// Insight on strong evidence. It reports whether it started one. Minutes
+// up to closed are closed; those after it are open but delivered
+// (earlyDrops): the calls counted in them show that a run came.
 //
 // k missed runs in a row have probability q^k under the job's miss rate q;
 // the test is made once per period, not every minute, and is held to the
 // same threshold as a drop window of the same length (alpha of the minutes
 // since the last run), so it spends less of the false-alarm budget than
 // the window tests do.
-func (e *Engine) testRhythm(c *callSeries, m int64) bool {
+func (e *Engine) testRhythm(c *callSeries, m, closed int64) bool {
 	r := &c.rhythm
 	if !r.established() {
 		return false
@@ -255,9 +257,10 @@ func (e *Engine) testRhythm(c *callSeries, m int64) bool {
 	}
 	start := int64(r.last) + p // the first missed run
 	s.al = &alarm{dir: Drop, gap: true, start: start, scale: int(m - start + 1), p: q, last: start - 1}
-	for t := start; t <= m; t++ {
+	for t := start; t <= min(m, closed); t++ {
 		e.fold(s, t)
 	}
+	s.al.judged(m, closed)
 	r.flags |= rhythmReported
 	mu, _ := c.dropWindow(e, start, m)
 	e.emitStart(s, start, s.counts.Sum(start, m), int(m-start+1), mu/float64(m-start+1))

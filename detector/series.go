@@ -163,6 +163,15 @@ type alarm struct {
 	baseDur int
 }
 
+// judged notes that an Insight started on the evidence of minutes up to m
+// while minutes after closed were still open (an early Start): as they
+// close, they are its evidence, not normal minutes that end it.
+func (a *alarm) judged(m, closed int64) {
+	if m > closed {
+		a.calm = -int(m - max(a.start, closed+1) + 1)
+	}
+}
+
 // seriesKind is what differs between call-rate and error-rate series.
 type seriesKind interface {
 	// spike returns the expected count of one minute and its variance.
