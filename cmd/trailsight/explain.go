@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/trailsight/trailsight/cloudtrail"
-	"github.com/trailsight/trailsight/datasets"
 	"github.com/trailsight/trailsight/detector"
 	"github.com/trailsight/trailsight/eval"
 )
@@ -49,6 +48,9 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *server != "" {
 		ex, err = explainLive(ctx, *server, id, *before)
 	} else {
+		if err := applyDataset(&cfg, fs, splitList(*data)[0]); err != nil {
+			return err
+		}
 		ex, err = explainReplay(ctx, cfg, *data, *insights, id, *before)
 	}
 	if err != nil {
@@ -121,9 +123,6 @@ func explainReplay(ctx context.Context, cfg detector.Config, data, insights, id 
 	from, t0, t1 := span(rec, before)
 	k := detectorKey(eval.RecordKey(rec))
 	paths := splitList(data)
-	if m, err := datasets.LoadManifest(paths[0]); err == nil {
-		cfg.TimeZones = m.TimeZones()
-	}
 	ex := &explanation{rec: rec, from: from, rules: detectorRules{StartP: cfg.StartP, CoolDown: cfg.CoolDown}}
 	traced, err := replayTraced(ctx, cfg, paths, map[detector.Key]func(detector.Point){k: func(p detector.Point) {
 		if !p.Minute.Before(t0) && !p.Minute.After(t1) {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/trailsight/trailsight/cloudtrail"
-	"github.com/trailsight/trailsight/datasets"
 	"github.com/trailsight/trailsight/detector"
 	"github.com/trailsight/trailsight/eval"
 )
@@ -80,8 +79,8 @@ func runPlot(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		c = liveChart(v, t0, t1)
 	} else {
-		if m, err := datasets.LoadManifest(fs.Arg(0)); err == nil {
-			cfg.TimeZones = m.TimeZones()
+		if err := applyDataset(&cfg, fs, fs.Arg(0)); err != nil {
+			return err
 		}
 		if c, err = traceChart(ctx, cfg, k, t0, t1, fs.Args()); err != nil {
 			return err

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/trailsight/trailsight/consumers"
-	"github.com/trailsight/trailsight/datasets"
 	"github.com/trailsight/trailsight/detector"
 )
 
@@ -47,8 +46,8 @@ func runSeries(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if m, err := datasets.LoadManifest(fs.Arg(0)); err == nil {
-		cfg.TimeZones = m.TimeZones()
+	if err := applyDataset(&cfg, fs, fs.Arg(0)); err != nil {
+		return err
 	}
 	insights, err := replayTraced(ctx, cfg, fs.Args(), map[detector.Key]func(detector.Point){k: func(p detector.Point) {
 		if p.Minute.Before(t0) || p.Minute.After(t1) {
