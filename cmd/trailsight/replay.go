@@ -139,6 +139,12 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	cfg.TimeZones = zones
+	if *tz == "" && fs.Arg(0) != "-" {
+		// A labelled dataset of ours is replayed as eval replays it.
+		if err := applyDataset(&cfg, fs, fs.Arg(0)); err != nil {
+			return err
+		}
+	}
 	var progress func(consumers.Progress)
 	if !*quiet && isTerminal(stderr) {
 		progress = progressLine(stderr)
