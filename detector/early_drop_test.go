@@ -140,11 +140,12 @@ func TestEngineDropOfALoneServiceWaitsForTheClose(t *testing.T) {
 	}
 }
 
-// A late log file is no drop: twelve minutes of the account-Region's events,
-// all of them or three in four of them (one of several files of each
-// cycle), come up to thirteen minutes late, within the allowed lateness. Minutes
-// newer than them are delivered, so only the region's other services can
-// tell that the files of these are not in.
+// A late log file is no drop: twelve minutes of the account-Region's
+// events, all of them or three in four of them (one of several files of
+// each cycle), come up to thirteen minutes late, within the allowed
+// lateness. Minutes newer than them are delivered, so only the empty
+// minutes (all of them late) or the region's other services (three in
+// four) can tell that the files of these are not in.
 func TestEngineLateFileStartsNoEarlyDrop(t *testing.T) {
 	const at = 7*1440 + 600
 	for _, share := range []float64{1, 0.75} {
