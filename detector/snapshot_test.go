@@ -552,9 +552,10 @@ func smallSnapshot(t testing.TB, zone string) ([]byte, detector.Config) {
 }
 
 // A version 1 snapshot (testdata/snapshot-v1.bin, written by the release
-// before job rhythms, at the first delivery where a drop was open) still restores: the
-// Engine goes on exactly as one restored from a version 2 snapshot at that
-// cut, except that its call series learn their jobs' rhythms afresh.
+// before job rhythms, at the first delivery where it had a drop open)
+// still restores: the Engine goes on as one restored from a version 2
+// snapshot at that cut, except that its call series learn their jobs'
+// rhythms afresh.
 func TestRestoreVersion1(t *testing.T) {
 	v1, err := os.ReadFile("testdata/snapshot-v1.bin")
 	if err != nil {
