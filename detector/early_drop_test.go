@@ -41,15 +41,7 @@ func (d dropStream) run(t *testing.T, seed uint64) dropRun {
 	add := func(i, n int, source, name string, write bool) {
 		for range n {
 			seq++
-			ev := cloudtrail.Event{
-				EventTime: t0.Unix() + int64(i*60+rng.IntN(60)), EventID: fmt.Sprintf("ed-%d", seq),
-				EventSource: source, EventName: name, AWSRegion: "us-east-1", RecipientAccountID: "111122223333",
-				EventType: "AwsApiCall", EventCategory: "Management", UserIdentityARN: "arn:aws:iam::111122223333:role/" + name,
-				UserAgent: "aws-cli/2", ReadOnly: cloudtrail.True,
-			}
-			if write {
-				ev.ReadOnly = cloudtrail.False
-			}
+			ev := roleCall(t0, i, rng, fmt.Sprintf("ed-%d", seq), source, name, name, write)
 			if i >= d.held[0] && i < d.held[1] && rng.Float64() < d.share {
 				late = append(late, ev)
 				continue

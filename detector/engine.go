@@ -559,10 +559,12 @@ func (e *Engine) earlyDrops(r *region, jobsOnly bool) {
 			continue
 		}
 		for m := lo; m <= d && s.al == nil; m++ {
-			if !s.kind.dropsAllowed(e, m) || !few && e.dropTests(s, m, e.closed) {
+			if !s.kind.dropsAllowed(e, m) {
 				continue
 			}
-			e.testRhythm(cs, m, e.closed)
+			if few || !e.dropTests(s, m, e.closed) {
+				e.testRhythm(cs, m, e.closed)
+			}
 		}
 	}
 	e.checked = checked[:0]

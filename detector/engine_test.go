@@ -47,6 +47,21 @@ func (s *stream) minute(i int, n int, name, errorCode, arn string, write bool) {
 	}
 }
 
+// roleCall is a management call to us-east-1 of account 111122223333 by
+// role, at a random second of minute i after t0 (one draw of rng).
+func roleCall(t0 time.Time, i int, rng *rand.Rand, id, source, name, role string, write bool) cloudtrail.Event {
+	ev := cloudtrail.Event{
+		EventTime: t0.Unix() + int64(i*60+rng.IntN(60)), EventID: id,
+		EventSource: source, EventName: name, AWSRegion: "us-east-1", RecipientAccountID: "111122223333",
+		EventType: "AwsApiCall", EventCategory: "Management", UserIdentityARN: "arn:aws:iam::111122223333:role/" + role,
+		UserAgent: "aws-cli/2", ReadOnly: cloudtrail.True,
+	}
+	if write {
+		ev.ReadOnly = cloudtrail.False
+	}
+	return ev
+}
+
 func poissonN(rng *rand.Rand, l float64) int {
 	n := 0
 	for p := rng.Float64(); p > expNeg(l); p *= rng.Float64() {

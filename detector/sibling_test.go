@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/trailsight/trailsight/cloudtrail"
 )
 
 // agentStream is ten days of one account-Region: an SSM agent's two write
@@ -28,15 +26,7 @@ func agentStream(t *testing.T, stop, quiet int, silent ...string) []Insight {
 	add := func(i, n int, source, name, role string, write bool) {
 		for range n {
 			seq++
-			ev := cloudtrail.Event{
-				EventTime: t0.Unix() + int64(i*60+rng.IntN(60)), EventID: fmt.Sprintf("agent-%d", seq),
-				EventSource: source, EventName: name, AWSRegion: "us-east-1", RecipientAccountID: "111122223333",
-				EventType: "AwsApiCall", EventCategory: "Management", UserIdentityARN: "arn:aws:iam::111122223333:role/" + role,
-				UserAgent: "aws-cli/2", ReadOnly: cloudtrail.True,
-			}
-			if write {
-				ev.ReadOnly = cloudtrail.False
-			}
+			ev := roleCall(t0, i, rng, fmt.Sprintf("agent-%d", seq), source, name, role, write)
 			e.Observe(&ev)
 		}
 	}
@@ -174,15 +164,7 @@ func TestEngineSiblingFalseAlarms(t *testing.T) {
 		add := func(i, n int, name string, write bool) {
 			for range n {
 				seq++
-				ev := cloudtrail.Event{
-					EventTime: t0.Unix() + int64(i*60+rng.IntN(60)), EventID: fmt.Sprintf("fa-%d", seq),
-					EventSource: "ec2.amazonaws.com", EventName: name, AWSRegion: "us-east-1", RecipientAccountID: "111122223333",
-					EventType: "AwsApiCall", EventCategory: "Management", UserIdentityARN: "arn:aws:iam::111122223333:role/" + name,
-					UserAgent: "aws-cli/2", ReadOnly: cloudtrail.True,
-				}
-				if write {
-					ev.ReadOnly = cloudtrail.False
-				}
+				ev := roleCall(t0, i, rng, fmt.Sprintf("fa-%d", seq), "ec2.amazonaws.com", name, name, write)
 				e.Observe(&ev)
 			}
 		}
