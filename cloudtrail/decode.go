@@ -193,6 +193,7 @@ const (
 	fEventCategory
 	fUserIdentityARN
 	fUserIdentityAccountID
+	fUserIdentityInvokedBy
 	fUserAgent
 	fErrorCode
 	nFields
@@ -210,6 +211,7 @@ var interned = [nFields]bool{
 	fEventType:             true,
 	fEventCategory:         true,
 	fUserIdentityAccountID: true,
+	fUserIdentityInvokedBy: true,
 	fUserAgent:             true,
 	fErrorCode:             true,
 }
@@ -415,16 +417,17 @@ func (d *Decoder) fill(b []byte, s, end int, f *fields, ev *Event) (Reason, erro
 		acct = fUserIdentityAccountID
 	}
 	dst := [nFields]*string{
-		fEventID:         &ev.EventID,
-		fEventVersion:    &ev.EventVersion,
-		fEventSource:     &ev.EventSource,
-		fEventName:       &ev.EventName,
-		fAWSRegion:       &ev.AWSRegion,
-		fEventType:       &ev.EventType,
-		fEventCategory:   &ev.EventCategory,
-		fUserIdentityARN: &ev.UserIdentityARN,
-		fUserAgent:       &ev.UserAgent,
-		fErrorCode:       &ev.ErrorCode,
+		fEventID:               &ev.EventID,
+		fEventVersion:          &ev.EventVersion,
+		fEventSource:           &ev.EventSource,
+		fEventName:             &ev.EventName,
+		fAWSRegion:             &ev.AWSRegion,
+		fEventType:             &ev.EventType,
+		fEventCategory:         &ev.EventCategory,
+		fUserIdentityARN:       &ev.UserIdentityARN,
+		fUserIdentityInvokedBy: &ev.InvokedBy,
+		fUserAgent:             &ev.UserAgent,
+		fErrorCode:             &ev.ErrorCode,
 	}
 	dst[acct] = &ev.RecipientAccountID
 	// Strings that are not interned are copied into one arena and cut
@@ -634,11 +637,13 @@ func (d *Decoder) scanMarker(b []byte, i int, f *fields, key []byte) (int, scanE
 	return scanValue(b, i)
 }
 
-// scanIdentity scans the userIdentity value at b[i] for arn and accountId.
+// scanIdentity scans the userIdentity value at b[i] for arn, accountId and
+// invokedBy.
 func (d *Decoder) scanIdentity(b []byte, i int, f *fields) (int, scanErr) {
 	// Last key wins: a later userIdentity replaces an earlier one.
 	f.s[fUserIdentityARN].set = false
 	f.s[fUserIdentityAccountID].set = false
+	f.s[fUserIdentityInvokedBy].set = false
 	if b[i] != '{' {
 		return scanValue(b, i)
 	}
@@ -679,6 +684,8 @@ func (d *Decoder) scanIdentity(b []byte, i int, f *fields) (int, scanErr) {
 			i, e = scanStrField(b, i, &f.s[fUserIdentityARN])
 		case "accountId":
 			i, e = scanStrField(b, i, &f.s[fUserIdentityAccountID])
+		case "invokedBy":
+			i, e = scanStrField(b, i, &f.s[fUserIdentityInvokedBy])
 		default:
 			i, e = scanValue(b, i)
 		}

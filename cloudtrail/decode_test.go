@@ -55,6 +55,7 @@ type refRecord struct {
 	UserIdentity       struct {
 		ARN       string `json:"arn"`
 		AccountID string `json:"accountId"`
+		InvokedBy string `json:"invokedBy"`
 	} `json:"userIdentity"`
 	UserAgent       string `json:"userAgent"`
 	ErrorCode       string `json:"errorCode"`
@@ -83,6 +84,7 @@ func refDecode(b []byte, ev *Event) error {
 		EventType:          r.EventType,
 		EventCategory:      r.EventCategory,
 		UserIdentityARN:    r.UserIdentity.ARN,
+		InvokedBy:          r.UserIdentity.InvokedBy,
 		UserAgent:          r.UserAgent,
 		ErrorCode:          r.ErrorCode,
 		ReadOnly:           refBool(r.ReadOnly),
@@ -321,6 +323,12 @@ func TestDecodeRecord(t *testing.T) {
 			`"e":[],"f":{},"g":-0.0E-0,"h":"\u00e9\ud83d\ude80\\\/"`)},
 		{name: "nested keys are not fields", in: with(`"requestParameters":{"eventName":"X","awsRegion":"Y","userIdentity":{"arn":"Z"}}`)},
 		{name: "nested arn outside userIdentity", in: with(`"sessionContext":{"arn":"X"}`)},
+		{name: "a service's call on the account's behalf", in: with(`"userIdentity":{"type":"AssumedRole",` +
+			`"arn":"arn:aws:sts::1:assumed-role/cfn/AWSCloudFormation","invokedBy":"cloudformation.amazonaws.com"}`),
+			want: func(e *Event) {
+				e.UserIdentityARN, e.InvokedBy = "arn:aws:sts::1:assumed-role/cfn/AWSCloudFormation", "cloudformation.amazonaws.com"
+			}},
+		{name: "invokedBy outside userIdentity", in: with(`"requestParameters":{"invokedBy":"X"},"sessionContext":{"invokedBy":"Y"}`)},
 		{name: "sessionIssuer arn is not the identity arn", in: with(`"userIdentity":{"sessionContext":{"sessionIssuer":{"arn":"issuer"}},"arn":"session"}`),
 			want: func(e *Event) { e.UserIdentityARN = "session" }},
 
@@ -350,7 +358,7 @@ func TestDecodeRecord(t *testing.T) {
 			err: &DecodeError{Reason: ReasonMissingEventTime}},
 		{name: "duplicate key: last wins", in: with(`"eventName":"Second"`),
 			want: func(e *Event) { e.EventName = "Second" }},
-		{name: "duplicate userIdentity: last wins", in: with(`"userIdentity":{"arn":"A","accountId":"1"},"userIdentity":{"type":"Root"}`)},
+		{name: "duplicate userIdentity: last wins", in: with(`"userIdentity":{"arn":"A","accountId":"1","invokedBy":"s"},"userIdentity":{"type":"Root"}`)},
 		{name: "null value is absent", in: with(`"errorCode":"X","errorCode":null`)},
 		{name: "null userIdentity", in: with(`"userIdentity":null`)},
 		{name: "wrong type is absent", in: with(`"userAgent":42,"errorCode":["X"]`)},

@@ -30,8 +30,12 @@ type Event struct {
 	EventType          string // AwsApiCall, AwsConsoleAction, ...
 	EventCategory      string // Management, Data, ... ("" before 1.07)
 	UserIdentityARN    string // userIdentity.arn
-	UserAgent          string
-	ErrorCode          string // "" when the call succeeded
+	// InvokedBy is userIdentity.invokedBy: the AWS service that made the
+	// call on the account's behalf ("cloudformation.amazonaws.com" for a
+	// stack's service role), "" for a call a principal made itself.
+	InvokedBy string
+	UserAgent string
+	ErrorCode string // "" when the call succeeded
 
 	ReadOnly        Bool
 	ManagementEvent Bool

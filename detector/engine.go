@@ -95,6 +95,8 @@ type Engine struct {
 	callList []*callSeries
 	errList  []*errSeries
 	regList  []*region
+	// byAccount lists each account's regions, in regList's order.
+	byAccount map[string][]*region
 
 	dedup *dedup
 	vals  *values
@@ -137,21 +139,22 @@ func New(cfg Config, sink Sink, logger *slog.Logger) (*Engine, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	e := &Engine{
-		cfg:      cfg,
-		sink:     sink,
-		log:      logger.With("component", "detector"),
-		regions:  map[regionKey]*region{},
-		calls:    newCallIndex(),
-		apis:     map[apiKey]*apiSeries{},
-		errs:     map[errKey]*errSeries{},
-		dedup:    newDedup(int64(cfg.DedupWindow / time.Minute)),
-		vals:     newValues(),
-		dirtySet: map[*series]struct{}{},
-		novel:    map[*series]*novelRing{},
-		accounts: map[string]*account{},
-		lateness: int64(cfg.AllowedLateness / time.Minute),
-		warmUp:   int64(cfg.WarmUp / time.Minute),
-		tz:       map[string]*time.Location{},
+		cfg:       cfg,
+		sink:      sink,
+		log:       logger.With("component", "detector"),
+		regions:   map[regionKey]*region{},
+		byAccount: map[string][]*region{},
+		calls:     newCallIndex(),
+		apis:      map[apiKey]*apiSeries{},
+		errs:      map[errKey]*errSeries{},
+		dedup:     newDedup(int64(cfg.DedupWindow / time.Minute)),
+		vals:      newValues(),
+		dirtySet:  map[*series]struct{}{},
+		novel:     map[*series]*novelRing{},
+		accounts:  map[string]*account{},
+		lateness:  int64(cfg.AllowedLateness / time.Minute),
+		warmUp:    int64(cfg.WarmUp / time.Minute),
+		tz:        map[string]*time.Location{},
 	}
 	for acct, name := range cfg.TimeZones {
 		loc, _ := time.LoadLocation(name) // validated
@@ -260,6 +263,7 @@ func (e *Engine) region(account, name string, minute int64) *region {
 		r = &region{account: account, name: name, loc: loc, first: minute, cfg: e.cfg.Seasonal}
 		e.regions[k] = r
 		e.regList = append(e.regList, r)
+		e.byAccount[account] = append(e.byAccount[account], r)
 	}
 	if minute < r.first {
 		r.first = minute
@@ -372,7 +376,11 @@ func (e *Engine) observe(ev *cloudtrail.Event) Result {
 			code = "null"
 		}
 		vals := [3]uint32{arnID, uaID, e.vals.id(code)}
-		e.observeNovelty(reg, &cs.series, pid, firstSeen, m)
+		var agent uint32
+		if ev.InvokedBy != "" {
+			agent = e.vals.id(ev.InvokedBy)
+		}
+		e.observeNovelty(reg, &cs.series, pid, agent, firstSeen, m)
 		res = Counted
 		e.early(&cs.series, m, reg, &vals, late)
 	}

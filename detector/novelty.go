@@ -103,13 +103,21 @@ func (e *Engine) seePrincipal(acct string, id uint32, m int64) int64 {
 // observeNovelty records a write call to s by the principal id, first seen
 // at minute first, and counts it as novel when the principal is new to the
 // account.
-func (e *Engine) observeNovelty(reg *region, s *series, id uint32, first, m int64) {
-	reg.principalSeries(id).counts.Add(m, 1)
+func (e *Engine) observeNovelty(reg *region, s *series, id, agent uint32, first, m int64) {
+	p := reg.principalSeries(id)
+	p.counts.Add(m, 1)
+	p.agent = agent
 	if !e.warm(reg, m) {
 		return
 	}
 	reg.writes++
 	if !e.newAt(e.accounts[reg.account], first, m) {
+		return
+	}
+	// A service role new to the account, acting on a request (the first
+	// CodeDeploy deployment of an account), is no new actor: the request's
+	// principal is, and its calls are judged as such.
+	if agent != 0 && e.onRequest(reg.account, agent, m) {
 		return
 	}
 	reg.novelWrites++

@@ -36,6 +36,9 @@ type principalSeries struct {
 	counts baseline.Counts
 	peak   float64 // largest recent 10-minute sum, decayed
 	last   int64   // minute of the last peak update
+	// agent is the interned name of the AWS service the principal last
+	// acted for (userIdentity.invokedBy), 0 when it calls on its own.
+	agent uint32
 }
 
 func (reg *region) principalSeries(id uint32) *principalSeries {
@@ -78,8 +81,50 @@ func (reg *region) learnPrincipals(t int64) {
 // routine reports whether the spike of s over [from, to] is explained by
 // its leading principal's usual behaviour.
 func (e *Engine) routine(s *series, from, to int64) bool {
-	_, calls, peak, ok := e.leader(s, from, to)
-	return ok && peak > 0 && calls <= RoutineFactor*peak
+	id, calls, peak, ok := e.leaderID(s, from, to)
+	if !ok {
+		return false
+	}
+	if peak > 0 && calls <= RoutineFactor*peak {
+		return true
+	}
+	p := s.reg.actors[id]
+	return p != nil && p.agent != 0 && e.onRequest(s.reg.account, p.agent, to)
+}
+
+// requestWindow is how long (minutes) the work an AWS service does on the
+// account's behalf may follow the request that asked for it: a stack
+// update or a rolling deployment takes minutes to an hour. The novelty
+// ring, which tells who made the requests, holds 64 minutes.
+const requestWindow = 60
+
+// onRequest reports whether the AWS service agent (the interned name in a
+// userIdentity.invokedBy) was asked to act in account, in the last
+// requestWindow minutes to minute to, by write calls to it, none of them by
+// a principal new to the account. Calls a service makes on the account's
+// behalf (a stack's service role for CloudFormation, ECS's service-linked
+// role registering a deployment's tasks, CodeDeploy's role swapping
+// targets) are the work of such a request, not of a principal of its own:
+// a deploy role's routine release makes CloudFormation touch whatever the
+// template holds, however rarely those APIs are called otherwise. The
+// request decides whether it is unusual: made by a principal new to the
+// account it is no excuse, and its own API is judged as any other. (The
+// request may be recorded in another Region than the work: IAM's calls
+// are recorded in us-east-1 whatever the stack's Region.)
+func (e *Engine) onRequest(account string, agent uint32, to int64) bool {
+	asked := false
+	for _, r := range e.byAccount[account] {
+		for _, c := range r.calls {
+			if c.id.source != agent || c.counts.Sum(to-requestWindow+1, to) == 0 {
+				continue
+			}
+			if n := e.novel[&c.series]; n != nil && n.sum(to-requestWindow+1, to) > 0 {
+				return false
+			}
+			asked = true
+		}
+	}
+	return asked
 }
 
 // leader returns the principal that made most of the unusual calls of a
@@ -87,9 +132,18 @@ func (e *Engine) routine(s *series, from, to int64) bool {
 // minutes ending at to (within [from, to]; all APIs) and its recent peak
 // (0 for a principal with none). ok is false when no principal leads.
 func (e *Engine) leader(s *series, from, to int64) (name string, calls, peak float64, ok bool) {
+	id, calls, peak, ok := e.leaderID(s, from, to)
+	if !ok {
+		return "", 0, 0, false
+	}
+	return e.vals.strs[id], calls, peak, true
+}
+
+// leaderID is leader with the principal's interned id.
+func (e *Engine) leaderID(s *series, from, to int64) (id uint32, calls, peak float64, ok bool) {
 	h := s.attrs.hot
 	if h == nil || s.id.typ != APICallRate {
-		return "", 0, 0, false
+		return 0, 0, 0, false
 	}
 	// The calls by principal: the sessions of a role (one per instance of
 	// a fleet, say) are the role, as in learnPrincipals, so a fleet's
@@ -108,13 +162,12 @@ func (e *Engine) leader(s *series, from, to int64) (name string, calls, peak flo
 		}
 	}
 	if sum == 0 || topN < sum/2 {
-		return "", 0, 0, false // no leading principal
+		return 0, 0, 0, false // no leading principal
 	}
-	name = e.vals.strs[top]
 	p := s.reg.actors[top]
 	if p == nil {
-		return name, 0, 0, true
+		return top, 0, 0, true
 	}
 	// The principal's calls in the 10 minutes ending at to, all APIs.
-	return name, p.counts.Sum(max(from, to-9), to), p.peak, true
+	return top, p.counts.Sum(max(from, to-9), to), p.peak, true
 }

@@ -2,9 +2,13 @@ package detector
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/trailsight/trailsight/cloudtrail"
 )
 
 func TestPrincipalOfAssumedRoleIsTheRole(t *testing.T) {
@@ -105,5 +109,106 @@ func TestPrincipalPeakSlides(t *testing.T) {
 	}
 	if p.peak < 39.9 || p.peak > 40 {
 		t.Errorf("peak = %v, want 40 (decayed by at most a few minutes)", p.peak)
+	}
+}
+
+// agentWorld runs nine days of an account whose CloudFormation service
+// role (its calls carry invokedBy cloudformation.amazonaws.com) makes,
+// on day 9, a burst of 40 AttachRolePolicy calls, an API nobody calls. If
+// roleKnown, the role made a few calls a day all along (a peak of a few
+// calls); else the burst is its first call. requester, if not "", asks
+// CloudFormation for it (ExecuteChangeSet) a minute before: the CI role
+// that has deployed every day, or a principal new to the account.
+func agentWorld(t *testing.T, roleKnown bool, requester string) []Insight {
+	t.Helper()
+	sink := &collect{}
+	e, err := New(DefaultConfig(), sink, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewPCG(4, 4))
+	seq := 0
+	call := func(i int, source, name, arn, agent string) {
+		seq++
+		ev := cloudtrail.Event{
+			EventTime: t0.Unix() + int64(i*60+rng.IntN(60)), EventID: fmt.Sprintf("a-%d", seq),
+			EventSource: source, EventName: name, AWSRegion: "us-east-1", RecipientAccountID: "111122223333",
+			EventType: "AwsApiCall", EventCategory: "Management", UserIdentityARN: arn, InvokedBy: agent,
+			UserAgent: "aws-cli/2", ReadOnly: cloudtrail.False,
+		}
+		if agent != "" {
+			ev.UserAgent = agent
+		}
+		e.Observe(&ev)
+	}
+	const (
+		ci  = "arn:aws:sts::111122223333:assumed-role/ci-deploy/GitHubActions"
+		cfn = "arn:aws:sts::111122223333:assumed-role/cfn-exec-role/AWSCloudFormation"
+		app = "arn:aws:sts::111122223333:assumed-role/app/i-0123456789abcdef0"
+		by  = "cloudformation.amazonaws.com"
+	)
+	ctx := context.Background()
+	burst := 8*1440 + 700
+	for i := 0; i <= burst+90; i++ {
+		_ = e.Advance(ctx, t0.Add(time.Duration(i)*time.Minute))
+		// Steady writes keep the clock, the gap guard and the account's
+		// share of new principals' calls fed.
+		for range poissonN(rng, 5) {
+			call(i, "ssm.amazonaws.com", "UpdateInstanceInformation", app, "")
+		}
+		if i%1440 == 600 { // the daily release
+			call(i, "cloudformation.amazonaws.com", "ExecuteChangeSet", ci, "")
+			if roleKnown {
+				for range 3 {
+					call(i+1, "ec2.amazonaws.com", "CreateTags", cfn, by)
+				}
+			}
+		}
+		if i == burst-1 && requester != "" {
+			call(i, "cloudformation.amazonaws.com", "ExecuteChangeSet", requester, "")
+		}
+		if i >= burst && i < burst+4 {
+			for range 10 {
+				call(i, "iam.amazonaws.com", "AttachRolePolicy", cfn, by)
+			}
+		}
+	}
+	return sink.got
+}
+
+// A service's work on a request by a known principal is routine, whether
+// the service role is known or new to the account; without a request, or
+// on a request by a principal new to the account, it is judged as any
+// other burst.
+func TestServiceWorkOnARequest(t *testing.T) {
+	const (
+		ci      = "arn:aws:sts::111122223333:assumed-role/ci-deploy/GitHubActions"
+		mallory = "arn:aws:iam::111122223333:user/mallory"
+	)
+	for _, tc := range []struct {
+		name      string
+		roleKnown bool
+		requester string
+		start     bool
+	}{
+		{"known role, CI's request", true, ci, false},
+		{"known role, no request", true, "", true},
+		{"known role, a new principal's request", true, mallory, true},
+		{"new role, CI's request", false, ci, false},
+		{"new role, no request", false, "", true},
+		{"new role, a new principal's request", false, mallory, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var starts []string
+			for _, in := range agentWorld(t, tc.roleKnown, tc.requester) {
+				if in.State == StateStart {
+					starts = append(starts, in.Key.EventName)
+				}
+			}
+			if tc.start != slices.Contains(starts, "AttachRolePolicy") {
+				t.Errorf("Starts %v; want a Start on AttachRolePolicy: %v", starts, tc.start)
+			}
+		})
 	}
 }

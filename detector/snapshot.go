@@ -21,7 +21,7 @@ import (
 
 // SnapshotVersion is the format version Snapshot writes. Restore reads it
 // and every older version still listed in docs/formats/snapshot.md.
-const SnapshotVersion = 2
+const SnapshotVersion = 3
 
 // snapshotMagic opens every snapshot. The high-bit first byte and the
 // final newline catch transports that strip the eighth bit or rewrite line
@@ -158,7 +158,7 @@ func Restore(cfg Config, sink Sink, logger *slog.Logger, r io.Reader) (*Engine, 
 		return nil, err
 	}
 	switch version {
-	case 1, 2:
+	case 1, 2, 3:
 		err = e.readSections(version, body, headerSize)
 	default:
 		// readSnapshot lets only known versions through.
@@ -230,9 +230,11 @@ func readN(r io.Reader, n int64) ([]byte, error) {
 	return append(b, more...), err
 }
 
-// readSections decodes the body of a version 1 or 2 snapshot into e, a new
-// Engine. at is the body's offset in the snapshot, for messages. Version 1
-// has no job rhythms: its call series start learning theirs afresh.
+// readSections decodes the body of a version 1, 2 or 3 snapshot into e, a
+// new Engine. at is the body's offset in the snapshot, for messages.
+// Version 1 has no job rhythms: its call series start learning theirs
+// afresh. Versions 1 and 2 have no principals' agents: a principal is
+// taken to call on its own until its next call says otherwise.
 func (e *Engine) readSections(version uint32, body []byte, at int) error {
 	decoders := [numSections + 1]func(*snapReader) error{
 		secConfig: e.readConfig, secEngine: e.readEngine, secStrings: e.readStrings, secDedup: e.readDedup,

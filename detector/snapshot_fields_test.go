@@ -22,9 +22,9 @@ func TestSnapshotCoversEveryField(t *testing.T) {
 		// cfg: config section; sink, log: Restore's arguments; tz,
 		// lateness, warmUp: from the Config; out: empty when quiescent;
 		// dirty: the dirty section; dirtySet: rebuilt from it; traces: hooks, not state; regions,
-		// calls, apis, errs: rebuilt from the lists and sections; touched,
+		// calls, apis, errs, byAccount: rebuilt from the lists and sections; touched,
 		// checked: scratch of one Advance.
-		{Engine{}, "cfg sink log regions calls apis errs callList errList regList dedup vals maxMinute minMinute clock closed " +
+		{Engine{}, "cfg sink log regions calls apis errs callList errList regList byAccount dedup vals maxMinute minMinute clock closed " +
 			"lateness warmUp out stats traces dirty dirtySet touched checked novel accounts tz"},
 		// Series, ErrorSeries, Regions, Open, Warming, WarmingHistory:
 		// computed by Stats from the state.
@@ -36,7 +36,7 @@ func TestSnapshotCoversEveryField(t *testing.T) {
 		{region{}, "account name loc first total model gaps gapRun lastGap slotAt slotMemo cfg pool writes novelWrites actors drops calls touched"},
 		{dispersionPool{}, "minute block"},
 		{moments{}, "m1 m2 n"},
-		{principalSeries{}, "counts peak last"},
+		{principalSeries{}, "counts peak last agent"},
 		{account{}, "first principals"},
 		{dedup{}, "window cur old since"},
 		{values{}, "ids strs"},

@@ -10,19 +10,21 @@ import (
 	"time"
 )
 
-// The sections of a version 2 snapshot (version 1 lacks the rhythms of
-// call series and the gap flag of series), in order. docs/formats/snapshot.md
-// lists every field; keep the two in step. Lists are written in the
-// Engine's own order (regList, callList, errList fix the order Insights of
-// one minute are produced in, and the callIndex's collision map depends on
-// insertion order); maps are written sorted by key, never in map order, so
-// the bytes are deterministic.
+// The sections of a version 3 snapshot (version 1 lacks the rhythms of
+// call series and the gap flag of series, versions 1 and 2 the agents of
+// principals), in order. docs/formats/snapshot.md lists every field; keep
+// the two in step. Lists are written in the Engine's own order (regList,
+// callList, errList fix the order Insights of one minute are produced in,
+// and the callIndex's collision map depends on insertion order); maps are
+// written sorted by key, never in map order, so the bytes are
+// deterministic.
 //
 // Not written, because they are caches or hooks, not state: region.slotAt
-// and slotMemo (recomputed from the time zone on use), Engine.traces
-// (debugging hooks the caller sets again), Engine.dirtySet (the
-// set of dirty, rebuilt from it), out (empty when quiescent), Engine.tz, lateness, warmUp and
-// dedup.window (derived from the Config).
+// and slotMemo (recomputed from the time zone on use), Engine.byAccount
+// (rebuilt from the regions), Engine.traces (debugging hooks the caller
+// sets again), Engine.dirtySet (the set of dirty, rebuilt from it), out
+// (empty when quiescent), Engine.tz, lateness, warmUp and dedup.window
+// (derived from the Config).
 
 // Lower bounds of the encoded size of one element, against which counts
 // are checked before anything is allocated for them.
@@ -32,7 +34,7 @@ const (
 	minAccountSize   = 3  // name, first minute, principal count
 	minPrincipalSize = 2  // id delta, first minute
 	minRegionSize    = 80 // ten float64s, besides the rest
-	minActorSize     = 32 // id delta, counts (23+), peak, last
+	minActorSize     = 32 // id delta, counts (23+), peak, last (agent: v3)
 	minAPISize       = 32 // four names, counts (23+), total
 	minCallSize      = 64 // four ids, flags, counts (23+), model (60+)
 	minErrorSize     = 32 // five ids, api, flags, counts (23+), model
@@ -281,6 +283,7 @@ func (e *Engine) writeRegions(w *snapWriter) error {
 			}
 			w.putFloat64(p.peak)
 			w.putVarint(p.last)
+			w.putUvarint(uint64(p.agent))
 			prev = id
 		}
 	}
@@ -290,6 +293,7 @@ func (e *Engine) writeRegions(w *snapWriter) error {
 func (e *Engine) readRegions(r *snapReader) error {
 	n, nstr := r.count(minRegionSize), len(e.vals.strs)
 	e.regList = make([]*region, 0, n)
+	e.byAccount = map[string][]*region{}
 	for range n {
 		acct, name, zone := r.string(), r.string(), r.string()
 		if r.err != nil {
@@ -333,6 +337,9 @@ func (e *Engine) readRegions(r *snapReader) error {
 				r.nested("principal counts", &p.counts)
 				p.peak = r.float64()
 				p.last = r.varint()
+				if r.version >= 3 {
+					p.agent = r.id(nstr)
+				}
 				reg.actors[id] = p
 			}
 		}
@@ -341,6 +348,7 @@ func (e *Engine) readRegions(r *snapReader) error {
 		}
 		e.regions[k] = reg
 		e.regList = append(e.regList, reg)
+		e.byAccount[acct] = append(e.byAccount[acct], reg)
 	}
 	return r.err
 }
@@ -628,7 +636,7 @@ func (e *Engine) writeSeries(w *snapWriter, s *series, novel *int) error {
 		w.putFloat64(al.baseAvg)
 		w.putVarint(int64(al.baseDur))
 		// The minutes of history behind the baseline, which attributions
-		// once scaled by; still written, so the format stays version 2.
+		// once scaled by; still written, so the layout stayed version 2.
 		w.putFloat64(float64(al.start - s.reg.first))
 	}
 	if ring != nil {

@@ -551,9 +551,36 @@ func smallSnapshot(t testing.TB, zone string) ([]byte, detector.Config) {
 	return nil, cfg
 }
 
+// A version 2 snapshot (testdata/snapshot-v2.bin, smallSnapshot(t, "UTC")
+// as the release before principals' agents wrote it) restores to the very
+// state this release has at that cut: the synthetic stream has no call a
+// service made on the account's behalf, so every principal's agent is
+// none, as version 2 leaves it. Written again, it is the current version.
+func TestRestoreVersion2(t *testing.T) {
+	v2, err := os.ReadFile("testdata/snapshot-v2.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := binary.LittleEndian.Uint32(v2[8:]); v != 2 {
+		t.Fatalf("testdata/snapshot-v2.bin is version %d", v)
+	}
+	want, cfg := smallSnapshot(t, "UTC")
+	e, err := detector.Restore(cfg, &recorder{}, nil, bytes.NewReader(v2))
+	if err != nil {
+		t.Fatalf("Restore of a version 2 snapshot: %v", err)
+	}
+	got := snapshotOf(t, e)
+	if v := binary.LittleEndian.Uint32(got[8:]); v != detector.SnapshotVersion {
+		t.Errorf("a restored version 2 snapshots as version %d, want %d", v, detector.SnapshotVersion)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("a restored version 2 snapshot (%d bytes written again) differs from this release's state at its cut (%d bytes)", len(got), len(want))
+	}
+}
+
 // A version 1 snapshot (testdata/snapshot-v1.bin, written by the release
 // before job rhythms, at the first delivery where it had a drop open)
-// still restores: the Engine goes on as one restored from a version 2
+// still restores: the Engine goes on as one restored from a current
 // snapshot at that cut, except that its call series learn their jobs'
 // rhythms afresh.
 func TestRestoreVersion1(t *testing.T) {
@@ -606,7 +633,8 @@ func TestRestoreVersion1(t *testing.T) {
 	if want := detector.ProbeSnapshotState(e); want.Rhythms == 0 {
 		t.Errorf("the current Engine has no established rhythm at the cut; the test shows nothing")
 	}
-	// Written again, it is version 2, and restores to the same bytes.
+	// Written again, it is the current version, and restores to the same
+	// bytes.
 	b2 := snapshotOf(t, old)
 	if v := binary.LittleEndian.Uint32(b2[8:]); v != detector.SnapshotVersion {
 		t.Errorf("a restored version 1 snapshots as version %d, want %d", v, detector.SnapshotVersion)
@@ -616,7 +644,7 @@ func TestRestoreVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(snapshotOf(t, again), b2) {
-		t.Error("the version 2 snapshot of a restored version 1 does not round-trip")
+		t.Error("the snapshot of a restored version 1 does not round-trip")
 	}
 	// Both go on through the rest of the stream. The version 1 state
 	// never saw the inventory job nor the SSM agent (the stream got them
@@ -790,8 +818,8 @@ func TestRestoreRejectsBadInput(t *testing.T) {
 		msg  string
 	}{
 		{"magic", func(b []byte) []byte { b[1] = 'X'; return b }, []error{detector.ErrBadSnapshot}, "not a trailsight snapshot"},
-		{"newer version", func(b []byte) []byte { b[8] = 3; return b },
-			[]error{detector.ErrBadSnapshot, detector.ErrSnapshotVersion}, "version 3; this reader knows versions 1 to 2"},
+		{"newer version", func(b []byte) []byte { b[8] = 4; return b },
+			[]error{detector.ErrBadSnapshot, detector.ErrSnapshotVersion}, "version 4; this reader knows versions 1 to 3"},
 		{"version 0", func(b []byte) []byte { b[8] = 0; return b }, []error{detector.ErrBadSnapshot, detector.ErrSnapshotVersion}, "version 0"},
 		{"checksum", func(b []byte) []byte { b[len(b)-1] ^= 1; return b }, []error{detector.ErrBadSnapshot}, "checksum"},
 		{"empty", func([]byte) []byte { return nil }, []error{detector.ErrBadSnapshot}, "truncated header"},
