@@ -117,9 +117,11 @@ func TestPrincipalPeakSlides(t *testing.T) {
 // on day 9, a burst of 40 AttachRolePolicy calls, an API nobody calls. If
 // roleKnown, the role made a few calls a day all along (a peak of a few
 // calls); else the burst is its first call. requester, if not "", asks
-// CloudFormation for it (ExecuteChangeSet) a minute before: the CI role
-// that has deployed every day, or a principal new to the account.
-func agentWorld(t *testing.T, roleKnown bool, requester string) []Insight {
+// CloudFormation for it (ExecuteChangeSet) a minute before, in Region
+// requestRegion: the CI role that has deployed every day, or a principal
+// new to the account. (IAM's calls are recorded in us-east-1 whatever the
+// stack's Region.)
+func agentWorld(t *testing.T, roleKnown bool, requester, requestRegion string) []Insight {
 	t.Helper()
 	sink := &collect{}
 	e, err := New(DefaultConfig(), sink, nil)
@@ -129,11 +131,12 @@ func agentWorld(t *testing.T, roleKnown bool, requester string) []Insight {
 	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 	rng := rand.New(rand.NewPCG(4, 4))
 	seq := 0
+	region := "us-east-1"
 	call := func(i int, source, name, arn, agent string) {
 		seq++
 		ev := cloudtrail.Event{
 			EventTime: t0.Unix() + int64(i*60+rng.IntN(60)), EventID: fmt.Sprintf("a-%d", seq),
-			EventSource: source, EventName: name, AWSRegion: "us-east-1", RecipientAccountID: "111122223333",
+			EventSource: source, EventName: name, AWSRegion: region, RecipientAccountID: "111122223333",
 			EventType: "AwsApiCall", EventCategory: "Management", UserIdentityARN: arn, InvokedBy: agent,
 			UserAgent: "aws-cli/2", ReadOnly: cloudtrail.False,
 		}
@@ -158,7 +161,9 @@ func agentWorld(t *testing.T, roleKnown bool, requester string) []Insight {
 			call(i, "ssm.amazonaws.com", "UpdateInstanceInformation", app, "")
 		}
 		if i%1440 == 600 { // the daily release
+			region = requestRegion
 			call(i, "cloudformation.amazonaws.com", "ExecuteChangeSet", ci, "")
+			region = "us-east-1"
 			if roleKnown {
 				for range 3 {
 					call(i+1, "ec2.amazonaws.com", "CreateTags", cfn, by)
@@ -166,7 +171,9 @@ func agentWorld(t *testing.T, roleKnown bool, requester string) []Insight {
 			}
 		}
 		if i == burst-1 && requester != "" {
+			region = requestRegion
 			call(i, "cloudformation.amazonaws.com", "ExecuteChangeSet", requester, "")
+			region = "us-east-1"
 		}
 		if i >= burst && i < burst+4 {
 			for range 10 {
@@ -178,9 +185,9 @@ func agentWorld(t *testing.T, roleKnown bool, requester string) []Insight {
 }
 
 // A service's work on a request by a known principal is routine, whether
-// the service role is known or new to the account; without a request, or
-// on a request by a principal new to the account, it is judged as any
-// other burst.
+// the service role is known or new to the account and in whichever Region
+// the request was made; without a request, or on a request by a principal
+// new to the account, it is judged as any other burst.
 func TestServiceWorkOnARequest(t *testing.T) {
 	const (
 		ci      = "arn:aws:sts::111122223333:assumed-role/ci-deploy/GitHubActions"
@@ -190,18 +197,21 @@ func TestServiceWorkOnARequest(t *testing.T) {
 		name      string
 		roleKnown bool
 		requester string
+		region    string
 		start     bool
 	}{
-		{"known role, CI's request", true, ci, false},
-		{"known role, no request", true, "", true},
-		{"known role, a new principal's request", true, mallory, true},
-		{"new role, CI's request", false, ci, false},
-		{"new role, no request", false, "", true},
-		{"new role, a new principal's request", false, mallory, true},
+		{"known role, CI's request", true, ci, "us-east-1", false},
+		{"known role, CI's request in another Region", true, ci, "eu-west-1", false},
+		{"known role, no request", true, "", "us-east-1", true},
+		{"known role, a new principal's request", true, mallory, "us-east-1", true},
+		{"new role, CI's request", false, ci, "us-east-1", false},
+		{"new role, CI's request in another Region", false, ci, "eu-west-1", false},
+		{"new role, no request", false, "", "us-east-1", true},
+		{"new role, a new principal's request", false, mallory, "us-east-1", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var starts []string
-			for _, in := range agentWorld(t, tc.roleKnown, tc.requester) {
+			for _, in := range agentWorld(t, tc.roleKnown, tc.requester, tc.region) {
 				if in.State == StateStart {
 					starts = append(starts, in.Key.EventName)
 				}
