@@ -127,7 +127,10 @@ type Engine struct {
 	novel map[*series]*novelRing
 	// accounts knows each account's principals (novelty.go).
 	accounts map[string]*account
-	tz       map[string]*time.Location
+	// excused holds, for the few series that had one lately, the minutes
+	// of a burst the routine rules explained (principal.go).
+	excused map[*series][2]int32
+	tz      map[string]*time.Location
 }
 
 // New returns an Engine that sends Insights to sink. logger may be nil.
@@ -498,6 +501,7 @@ func (e *Engine) earlyWindows(ticked bool) {
 	e.touched = regs[:0]
 	if e.closed%60 == 0 {
 		e.forgetNovelty(e.closed)
+		e.forgetExcused(e.closed)
 	}
 }
 
@@ -724,7 +728,7 @@ func (e *Engine) early(s *series, m int64, reg *region, vals *[3]uint32, late bo
 		return
 	}
 	p := models.UpperTail(c, mu, v)
-	if p < e.cfg.StartP && !e.routine(s, m, m) && e.loudEnough(s, c, mu, v, e.cfg.StartP, false) {
+	if p < e.cfg.StartP && !e.routine(s, m, m) && !e.actsForService(s, m, m) && e.loudEnough(s, c, mu, v, e.cfg.StartP, false) {
 		s.al = &alarm{dir: Spike, start: m, scale: 1, p: p, last: m - 1, end: m + 1}
 		e.emitStart(s, m, c, 1, mu)
 	}
@@ -1120,7 +1124,12 @@ func (e *Engine) emitStart(s *series, start int64, obs float64, minutes int, exp
 	in.Expected = expected
 	if s.al.dir == Spike {
 		to := start + int64(minutes) - 1
-		in.Leader, in.LeaderCalls, in.LeaderPeak, _ = e.leader(s, to-9, to)
+		if id, calls, peak, ok := e.leader(s, to-9, to); ok {
+			in.Leader, in.LeaderCalls, in.LeaderPeak = e.vals.strs[id], calls, peak
+			if p := s.reg.actors[id]; p != nil {
+				in.LeaderAgent = e.vals.strs[p.agent]
+			}
+		}
 	}
 	if cs, ok := s.kind.(*callSeries); ok && s.al.gap {
 		in.Period = int(cs.rhythm.period)

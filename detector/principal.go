@@ -81,15 +81,68 @@ func (reg *region) learnPrincipals(t int64) {
 // routine reports whether the spike of s over [from, to] is explained by
 // its leading principal's usual behaviour.
 func (e *Engine) routine(s *series, from, to int64) bool {
-	id, calls, peak, ok := e.leaderID(s, from, to)
+	id, calls, peak, ok := e.leader(s, from, to)
 	if !ok {
 		return false
 	}
-	if peak > 0 && calls <= RoutineFactor*peak {
+	p := s.reg.actors[id]
+	if (peak > 0 && calls <= RoutineFactor*peak) || (p != nil && p.agent != 0 && e.onRequest(s.reg.account, p.agent, to)) {
+		e.excuse(s, from, to)
 		return true
 	}
+	return false
+}
+
+// excuse records that the minutes [from, to] of s held a significant burst
+// the routine rules explained: its minutes are learned by the series' own
+// model (it is the series' normal), but not lent to the region's
+// dispersion priors (callSeries.learn). One span per series: a window
+// joins the recorded span while any of it is still to be learned (the
+// minutes between are few, and lending them matters little), else it
+// replaces it.
+func (e *Engine) excuse(s *series, from, to int64) {
+	if e.excused == nil {
+		e.excused = map[*series][2]int32{}
+	}
+	r, ok := e.excused[s]
+	if !ok || int64(r[1]) < e.closed-learnLag {
+		r = [2]int32{int32(from), int32(to)}
+	} else {
+		r = [2]int32{min(r[0], int32(from)), max(r[1], int32(to))}
+	}
+	e.excused[s] = r
+}
+
+// excusedAt reports whether minute t of s was part of an excused burst.
+func (e *Engine) excusedAt(s *series, t int64) bool {
+	r, ok := e.excused[s]
+	return ok && t >= int64(r[0]) && t <= int64(r[1])
+}
+
+// forgetExcused drops the excused bursts the model has learned past (its
+// minutes are learned learnLag after they close).
+func (e *Engine) forgetExcused(closed int64) {
+	for s, r := range e.excused {
+		if int64(r[1]) < closed-learnLag {
+			delete(e.excused, s)
+		}
+	}
+}
+
+// actsForService reports whether the leading principal of the spike of s
+// over [from, to] acts for an AWS service. Such a spike does not start on
+// a single call (early, per event): a log file's records come in no
+// particular order (CloudTrail does not sort them), so the request that
+// explains the service's work may be further on in the same file. The
+// windowed tests, run once the file or message is in (earlyWindows), judge
+// it with the request seen.
+func (e *Engine) actsForService(s *series, from, to int64) bool {
+	id, _, _, ok := e.leader(s, from, to)
+	if !ok {
+		return false
+	}
 	p := s.reg.actors[id]
-	return p != nil && p.agent != 0 && e.onRequest(s.reg.account, p.agent, to)
+	return p != nil && p.agent != 0
 }
 
 // requestWindow is how long (minutes) the work an AWS service does on the
@@ -127,20 +180,12 @@ func (e *Engine) onRequest(account string, agent uint32, to int64) bool {
 	return asked
 }
 
-// leader returns the principal that made most of the unusual calls of a
-// call-rate series s (at least half of them), its write calls in the 10
-// minutes ending at to (within [from, to]; all APIs) and its recent peak
-// (0 for a principal with none). ok is false when no principal leads.
-func (e *Engine) leader(s *series, from, to int64) (name string, calls, peak float64, ok bool) {
-	id, calls, peak, ok := e.leaderID(s, from, to)
-	if !ok {
-		return "", 0, 0, false
-	}
-	return e.vals.strs[id], calls, peak, true
-}
-
-// leaderID is leader with the principal's interned id.
-func (e *Engine) leaderID(s *series, from, to int64) (id uint32, calls, peak float64, ok bool) {
+// leader returns the principal (its interned id) that made most of the
+// unusual calls of a call-rate series s (at least half of them), its write
+// calls in the 10 minutes ending at to (within [from, to]; all APIs) and
+// its recent peak (0 for a principal with none). ok is false when no
+// principal leads.
+func (e *Engine) leader(s *series, from, to int64) (id uint32, calls, peak float64, ok bool) {
 	h := s.attrs.hot
 	if h == nil || s.id.typ != APICallRate {
 		return 0, 0, 0, false

@@ -123,16 +123,26 @@ func TestPrincipalPeakSlides(t *testing.T) {
 // stack's Region.)
 func agentWorld(t *testing.T, roleKnown bool, requester, requestRegion string) []Insight {
 	t.Helper()
+	got, _ := agentWorldEngine(t, roleKnown, requester, requestRegion, 10)
+	return got
+}
+
+// agentWorldEngine is agentWorld with perMinute calls in each of the
+// burst's four minutes (their times drawn apart from the rest's, so that
+// worlds that differ in the burst alone differ in nothing else), and
+// returns the Engine too.
+func agentWorldEngine(t *testing.T, roleKnown bool, requester, requestRegion string, perMinute int) ([]Insight, *Engine) {
+	t.Helper()
 	sink := &collect{}
 	e, err := New(DefaultConfig(), sink, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
-	rng := rand.New(rand.NewPCG(4, 4))
+	rng, burstRNG := rand.New(rand.NewPCG(4, 4)), rand.New(rand.NewPCG(5, 5))
 	seq := 0
 	region := "us-east-1"
-	call := func(i int, source, name, arn, agent string) {
+	call := func(rng *rand.Rand, i int, source, name, arn, agent string) {
 		seq++
 		ev := cloudtrail.Event{
 			EventTime: t0.Unix() + int64(i*60+rng.IntN(60)), EventID: fmt.Sprintf("a-%d", seq),
@@ -158,30 +168,30 @@ func agentWorld(t *testing.T, roleKnown bool, requester, requestRegion string) [
 		// Steady writes keep the clock, the gap guard and the account's
 		// share of new principals' calls fed.
 		for range poissonN(rng, 5) {
-			call(i, "ssm.amazonaws.com", "UpdateInstanceInformation", app, "")
+			call(rng, i, "ssm.amazonaws.com", "UpdateInstanceInformation", app, "")
 		}
 		if i%1440 == 600 { // the daily release
 			region = requestRegion
-			call(i, "cloudformation.amazonaws.com", "ExecuteChangeSet", ci, "")
+			call(rng, i, "cloudformation.amazonaws.com", "ExecuteChangeSet", ci, "")
 			region = "us-east-1"
 			if roleKnown {
 				for range 3 {
-					call(i+1, "ec2.amazonaws.com", "CreateTags", cfn, by)
+					call(rng, i+1, "ec2.amazonaws.com", "CreateTags", cfn, by)
 				}
 			}
 		}
 		if i == burst-1 && requester != "" {
 			region = requestRegion
-			call(i, "cloudformation.amazonaws.com", "ExecuteChangeSet", requester, "")
+			call(rng, i, "cloudformation.amazonaws.com", "ExecuteChangeSet", requester, "")
 			region = "us-east-1"
 		}
 		if i >= burst && i < burst+4 {
-			for range 10 {
-				call(i, "iam.amazonaws.com", "AttachRolePolicy", cfn, by)
+			for range perMinute {
+				call(burstRNG, i, "iam.amazonaws.com", "AttachRolePolicy", cfn, by)
 			}
 		}
 	}
-	return sink.got
+	return sink.got, e
 }
 
 // A service's work on a request by a known principal is routine, whether
@@ -212,13 +222,45 @@ func TestServiceWorkOnARequest(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var starts []string
 			for _, in := range agentWorld(t, tc.roleKnown, tc.requester, tc.region) {
-				if in.State == StateStart {
-					starts = append(starts, in.Key.EventName)
+				if in.State != StateStart {
+					continue
+				}
+				starts = append(starts, in.Key.EventName)
+				// A burst no request explained names the service its
+				// leader acts for, for explain.
+				if in.Key.EventName == "AttachRolePolicy" && in.LeaderAgent != "cloudformation.amazonaws.com" {
+					t.Errorf("Start led by %q acting for %q, want the stack's role acting for CloudFormation", in.Leader, in.LeaderAgent)
 				}
 			}
 			if tc.start != slices.Contains(starts, "AttachRolePolicy") {
 				t.Errorf("Starts %v; want a Start on AttachRolePolicy: %v", starts, tc.start)
 			}
 		})
+	}
+}
+
+// A burst the routine rules excused is the series' own normal, but it
+// lends nothing to the account-Region's dispersion priors: otherwise every
+// deploy would make each sparse API of the account look as bursty as the
+// deploy's. The excused burst (40 calls on CI's request) leaves the priors
+// as a world without it has them; four single calls, no burst to excuse,
+// are lent (the control: the priors do see this API).
+func TestExcusedBurstLendsNothingToThePriors(t *testing.T) {
+	const ci = "arn:aws:sts::111122223333:assumed-role/ci-deploy/GitHubActions"
+	prior := func(perMinute int) (dispersionPool, []Insight) {
+		got, e := agentWorldEngine(t, true, ci, "us-east-1", perMinute)
+		return e.regions[regionKey{"111122223333", "us-east-1"}].pool, got
+	}
+	none, _ := prior(0)
+	excused, got := prior(10)
+	single, _ := prior(1)
+	if len(got) != 0 {
+		t.Fatalf("the excused burst started %d Insights; the test needs it excused", len(got))
+	}
+	if excused != none {
+		t.Errorf("priors after an excused burst %+v, without it %+v: the burst was lent", excused, none)
+	}
+	if single == none {
+		t.Errorf("four single calls left the priors as they were (%+v): the test cannot see lending", none)
 	}
 }

@@ -326,15 +326,19 @@ func (c *callSeries) dropsAllowed(_ *Engine, m int64) bool {
 	return c.model.Minutes() >= minDropHistory && c.model.SlotMinutes(c.reg.slot(m).Hour) >= minDropSlotMinutes
 }
 
-func (c *callSeries) learn(_ *Engine, s models.Slot, t int64, count float64, suspect bool) {
+func (c *callSeries) learn(e *Engine, s models.Slot, t int64, count float64, suspect bool) {
 	// A sparse series (under one call in ten minutes) lends its clusters
-	// to the region's dispersion priors.
+	// to the region's dispersion priors, but for the bursts the routine
+	// rules explained (principal.go, excuse): those are a principal's
+	// habit or a request's work, which the rules judge on their own, and
+	// lent to the priors they would make every sparse API of the account
+	// look as bursty as its deploys.
 	if !suspect && c.model.ExpectHour(&c.reg.cfg, s)*10 < 1 && c.model.Minutes() > 0 {
-		if count > 0 {
+		if count > 0 && !e.excusedAt(&c.series, t) {
 			c.reg.poolMinute(count)
 		}
 		if (s.Minute+1)%10 == 0 {
-			if obs := c.counts.Sum(t-9, t); obs > 0 {
+			if obs := c.counts.Sum(t-9, t); obs > 0 && !e.excusedAt(&c.series, t-9) && !e.excusedAt(&c.series, t) {
 				c.reg.poolBlock(obs)
 			}
 		}

@@ -14,6 +14,7 @@ type SnapshotProbe struct {
 	GapMinutes          int // account-Region minutes held as delivery gaps
 	ReadAPIErrors       int // error series whose calls are a read API's
 	Dirty               int // series whose open minutes wait for their early test
+	Excused             int // series with a burst the routine rules explained, not yet learned
 }
 
 // ProbeSnapshotState returns the probe of e.
@@ -46,6 +47,7 @@ func ProbeSnapshotState(e *Engine) SnapshotProbe {
 		}
 	}
 	p.Novel = len(e.novel)
+	p.Excused = len(e.excused)
 	p.Dirty = len(e.dirty)
 	for _, r := range e.regList {
 		if r.gapRun <= maxGap {

@@ -25,7 +25,7 @@ func TestSnapshotCoversEveryField(t *testing.T) {
 		// calls, apis, errs, byAccount: rebuilt from the lists and sections; touched,
 		// checked: scratch of one Advance.
 		{Engine{}, "cfg sink log regions calls apis errs callList errList regList byAccount dedup vals maxMinute minMinute clock closed " +
-			"lateness warmUp out stats traces dirty dirtySet touched checked novel accounts tz"},
+			"lateness warmUp out stats traces dirty dirtySet touched checked novel accounts excused tz"},
 		// Series, ErrorSeries, Regions, Open, Warming, WarmingHistory:
 		// computed by Stats from the state.
 		{Stats{}, "Events Series ErrorSeries Regions Open Started Ended ClosedMinutes GapMinutes Warming WarmingHistory"},

@@ -12,12 +12,12 @@ import (
 
 // The sections of a version 3 snapshot (version 1 lacks the rhythms of
 // call series and the gap flag of series, versions 1 and 2 the agents of
-// principals), in order. docs/formats/snapshot.md lists every field; keep
-// the two in step. Lists are written in the Engine's own order (regList,
-// callList, errList fix the order Insights of one minute are produced in,
-// and the callIndex's collision map depends on insertion order); maps are
-// written sorted by key, never in map order, so the bytes are
-// deterministic.
+// principals and the excused bursts of series), in order.
+// docs/formats/snapshot.md lists every field; keep the two in step. Lists
+// are written in the Engine's own order (regList, callList, errList fix
+// the order Insights of one minute are produced in, and the callIndex's
+// collision map depends on insertion order); maps are written sorted by
+// key, never in map order, so the bytes are deterministic.
 //
 // Not written, because they are caches or hooks, not state: region.slotAt
 // and slotMemo (recomputed from the time zone on use), Engine.byAccount
@@ -564,8 +564,9 @@ const (
 	seriesAlarm = 1 << iota
 	seriesHot
 	seriesNovel
-	seriesGap   // version 2: the alarm is a gap in a job's runs
-	seriesFlags = seriesAlarm | seriesHot | seriesNovel | seriesGap
+	seriesGap     // version 2: the alarm is a gap in a job's runs
+	seriesExcused // version 3: an excused burst follows rearm
+	seriesFlags   = seriesAlarm | seriesHot | seriesNovel | seriesGap | seriesExcused
 )
 
 func (e *Engine) writeSeries(w *snapWriter, s *series, novel *int) error {
@@ -584,8 +585,16 @@ func (e *Engine) writeSeries(w *snapWriter, s *series, novel *int) error {
 		flags |= seriesNovel
 		*novel++
 	}
+	ex, excused := e.excused[s]
+	if excused {
+		flags |= seriesExcused
+	}
 	w.putByte(flags)
 	w.putVarint(int64(s.rearm))
+	if excused {
+		w.putVarint(int64(ex[0]))
+		w.putVarint(int64(ex[1]))
+	}
 	if err := w.putNested(&s.counts); err != nil {
 		return err
 	}
@@ -655,6 +664,9 @@ func (e *Engine) readSeries(r *snapReader, s *series) {
 	if r.version < 2 {
 		known &^= seriesGap
 	}
+	if r.version < 3 {
+		known &^= seriesExcused
+	}
 	if flags&^known != 0 {
 		r.fail("series %s: unknown flags %#x", e.key(s.id), flags)
 	}
@@ -662,6 +674,16 @@ func (e *Engine) readSeries(r *snapReader, s *series) {
 		r.fail("series %s: a gap flag without a call-rate alarm", e.key(s.id))
 	}
 	s.rearm = r.int32()
+	if flags&seriesExcused != 0 {
+		from, to := r.int32(), r.int32()
+		if from > to {
+			r.fail("series %s: excused minutes %d to %d", e.key(s.id), from, to)
+		}
+		if e.excused == nil {
+			e.excused = map[*series][2]int32{}
+		}
+		e.excused[s] = [2]int32{from, to}
+	}
 	r.nested("series counts", &s.counts)
 	a := &s.attrs
 	for i := range a.base {

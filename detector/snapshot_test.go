@@ -331,7 +331,7 @@ func replay(t *testing.T, cfg detector.Config, ds []delivery, end time.Time, cut
 }
 
 // snapshotRestore returns an Engine restored from a snapshot of e, after
-// checking that it has e's Stats and snapshots to the same bytes.
+// checking that it has e's Stats and probe and snapshots to the same bytes.
 func snapshotRestore(t *testing.T, e *detector.Engine, cfg detector.Config, sink detector.Sink, where string) *detector.Engine {
 	t.Helper()
 	var buf bytes.Buffer
@@ -344,6 +344,11 @@ func snapshotRestore(t *testing.T, e *detector.Engine, cfg detector.Config, sink
 	}
 	if got, want := r.Stats(), e.Stats(); got != want {
 		t.Fatalf("%s: restored Stats\n%+v\nwant\n%+v", where, got, want)
+	}
+	// What the bytes may not show, since a writer that leaves a part out
+	// writes it out of the restored state too.
+	if got, want := detector.ProbeSnapshotState(r), detector.ProbeSnapshotState(e); got != want {
+		t.Fatalf("%s: restored state %+v, want %+v", where, got, want)
 	}
 	var again bytes.Buffer
 	if err := r.Snapshot(&again); err != nil {
@@ -402,7 +407,7 @@ func covered(probes []detector.SnapshotProbe) map[string]int {
 			"open call-rate Insight": p.OpenCall, "open error-rate Insight": p.OpenError, "open drop": p.OpenDrop,
 			"novelty ring": p.Novel, "hot attributions": p.HotIdle, "delivery gap": p.GapMinutes,
 			"read-API error series": p.ReadAPIErrors, "series awaiting early tests": p.Dirty,
-			"open gap in a job's runs": p.OpenGap, "job rhythm": p.Rhythms,
+			"open gap in a job's runs": p.OpenGap, "job rhythm": p.Rhythms, "excused burst": p.Excused,
 		} {
 			if n > 0 {
 				c[name]++
@@ -467,7 +472,7 @@ func TestSnapshotRestoreContinuesExactly(t *testing.T) {
 	})
 	checkSame(t, got, want, gotSt, wantSt)
 	cov := covered(probes)
-	for _, part := range []string{"open call-rate Insight", "open error-rate Insight", "novelty ring", "hot attributions", "delivery gap", "read-API error series", "series awaiting early tests"} {
+	for _, part := range []string{"open call-rate Insight", "open error-rate Insight", "novelty ring", "hot attributions", "delivery gap", "read-API error series", "series awaiting early tests", "excused burst"} {
 		if cov[part] == 0 {
 			t.Errorf("no cut had a %s in play; the test would not notice it lost", part)
 		}

@@ -135,9 +135,13 @@ type Insight struct {
 	// that principal; LeaderCalls its write calls in the 10 minutes to
 	// the Start's newest minute (all APIs) and LeaderPeak its recent peak
 	// (principal.go: a burst up to RoutineFactor times it is routine; 0
-	// for a principal with none on record).
+	// for a principal with none on record). LeaderAgent is the AWS
+	// service the leader acts for (its userIdentity.invokedBy), empty for
+	// a principal that calls on its own: such a leader's work was not
+	// taken for a request's (principal.go, onRequest).
 	Leader                  string
 	LeaderCalls, LeaderPeak float64
+	LeaderAgent             string
 }
 
 // Record returns the Insights record of this transition, with name-based

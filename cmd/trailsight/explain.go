@@ -256,6 +256,10 @@ func explainLeader(w io.Writer, why *liveInsight) {
 		fmt.Fprintf(w, "%.1f times its largest burst of the last weeks (%.0f); up to %d times it, a burst is routine.\n",
 			why.LeaderCalls/why.LeaderPeak, why.LeaderPeak, detector.RoutineFactor)
 	}
+	if why.LeaderAgent != "" {
+		fmt.Fprintf(w, "It acts for %s (userIdentity.invokedBy), which no principal of the account asked to act in the hour before\n", why.LeaderAgent)
+		fmt.Fprintf(w, "(a write call to it), or one new to the account did: its work is judged as its own, not as that request's.\n")
+	}
 	fmt.Fprintf(w, "If its bursts are expected, -detector.quiet-principals '%s' makes its calls no evidence of a spike.\n", why.Leader)
 }
 

@@ -109,6 +109,16 @@ func TestExplainLeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantLines(t, b.String(), "made by "+role+" (47 write calls", "no burst on record in this account and Region")
+	if strings.Contains(b.String(), "acts for") {
+		t.Errorf("a principal that calls on its own explained as acting for a service:\n%s", b.String())
+	}
+	// A stack's service role whose work no request explained says so.
+	why.LeaderAgent = "cloudformation.amazonaws.com"
+	b.Reset()
+	if err := ex.print(&b); err != nil {
+		t.Fatal(err)
+	}
+	wantLines(t, b.String(), "It acts for cloudformation.amazonaws.com (userIdentity.invokedBy), which no principal of the account asked")
 }
 
 // wantLines reports each of wants that the explain output out lacks.

@@ -49,10 +49,12 @@ type liveInsight struct {
 	CompanionOf string `json:"companion_of,omitempty"`
 	// Leader: on a call-rate spike's Start, the principal that made most
 	// of its unusual calls, with its write calls in the 10 minutes to the
-	// Start (all APIs) and its recent peak (0: none on record).
+	// Start (all APIs) and its recent peak (0: none on record), and the
+	// AWS service it acts for (its userIdentity.invokedBy; "": none).
 	Leader      string  `json:"leader,omitempty"`
 	LeaderCalls float64 `json:"leader_calls,omitempty"`
 	LeaderPeak  float64 `json:"leader_peak,omitempty"`
+	LeaderAgent string  `json:"leader_agent,omitempty"`
 
 	rec cloudtrail.InsightRecord // Record decoded
 }
@@ -61,7 +63,8 @@ func newLiveInsight(in *detector.Insight) liveInsight {
 	rec := in.Record()
 	return liveInsight{Record: rec.AppendJSON(nil), Direction: in.Direction.String(), Scale: in.Scale,
 		PValue: finite(in.PValue), Expected: finite(in.Expected), Period: in.Period, SiblingOf: in.SiblingOf,
-		Novel: in.Novel, CompanionOf: in.CompanionOf, Leader: in.Leader, LeaderCalls: in.LeaderCalls, LeaderPeak: in.LeaderPeak, rec: rec}
+		Novel: in.Novel, CompanionOf: in.CompanionOf, Leader: in.Leader, LeaderCalls: in.LeaderCalls, LeaderPeak: in.LeaderPeak,
+		LeaderAgent: in.LeaderAgent, rec: rec}
 }
 
 // finite keeps JSON encodable: a probability that underflowed, or an

@@ -84,6 +84,9 @@ func runSeries(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 			if in.Leader != "" {
 				why += fmt.Sprintf(" leader=%s calls=%.0f peak=%.0f", in.Leader, in.LeaderCalls, in.LeaderPeak)
+				if in.LeaderAgent != "" {
+					why += " agent=" + in.LeaderAgent
+				}
 			}
 			fmt.Fprintf(stdout, "%s %s start=%s dur=%d scale=%d p=%.2g emitted=%s%s\n", in.State, in.Direction, in.Start.Format("01-02 15:04"), in.Duration, in.Scale, in.PValue, in.Emitted.Format("15:04"), why)
 		}
