@@ -210,6 +210,13 @@ func (e *Engine) testNoveltyWindow(s *series, w, m int64) bool {
 	if !e.loudEnough(s, obs, mu, v, threshold, true) {
 		return false
 	}
+	// Calls counted as a new principal's as they came may be a service
+	// role's work whose request was further on in the same file (records
+	// come in no order): judged with the whole file in, they are no new
+	// actor's (observeNovelty).
+	if e.workOnRequest(s, from, m) {
+		return false
+	}
 	start := r.first(from, m)
 	s.attrs.heat(start, m+keepAttrs)
 	s.al = &alarm{dir: Spike, start: start, scale: int(m - from + 1), p: p, last: start - 1}

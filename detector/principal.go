@@ -81,16 +81,15 @@ func (reg *region) learnPrincipals(t int64) {
 // routine reports whether the spike of s over [from, to] is explained by
 // its leading principal's usual behaviour.
 func (e *Engine) routine(s *series, from, to int64) bool {
-	id, calls, peak, ok := e.leader(s, from, to)
+	_, calls, peak, ok := e.leader(s, from, to)
 	if !ok {
 		return false
 	}
-	p := s.reg.actors[id]
-	if (peak > 0 && calls <= RoutineFactor*peak) || (p != nil && p.agent != 0 && e.onRequest(s.reg.account, p.agent, to)) {
+	if peak > 0 && calls <= RoutineFactor*peak {
 		e.excuse(s, from, to)
 		return true
 	}
-	return false
+	return e.workOnRequest(s, from, to)
 }
 
 // excuse records that the minutes [from, to] of s held a significant burst
@@ -143,6 +142,21 @@ func (e *Engine) actsForService(s *series, from, to int64) bool {
 	}
 	p := s.reg.actors[id]
 	return p != nil && p.agent != 0
+}
+
+// workOnRequest reports whether the leading principal of the unusual calls
+// of s over [from, to] acts for an AWS service that the account's known
+// principals asked to act (onRequest); if so, the burst is excused.
+func (e *Engine) workOnRequest(s *series, from, to int64) bool {
+	id, _, _, ok := e.leader(s, from, to)
+	if !ok {
+		return false
+	}
+	if p := s.reg.actors[id]; p == nil || p.agent == 0 || !e.onRequest(s.reg.account, p.agent, to) {
+		return false
+	}
+	e.excuse(s, from, to)
+	return true
 }
 
 // requestWindow is how long (minutes) the work an AWS service does on the

@@ -120,7 +120,9 @@ func TestPrincipalPeakSlides(t *testing.T) {
 // CloudFormation for it (ExecuteChangeSet) a minute before, in Region
 // requestRegion: the CI role that has deployed every day, or a principal
 // new to the account. (IAM's calls are recorded in us-east-1 whatever the
-// stack's Region.)
+// stack's Region.) With requestRegion "later in the file", the request is
+// made in the burst's first minute and observed after that minute's work,
+// as records come in no order within a log file.
 func agentWorld(t *testing.T, roleKnown bool, requester, requestRegion string) []Insight {
 	t.Helper()
 	got, _ := agentWorldEngine(t, roleKnown, requester, requestRegion, 10)
@@ -132,6 +134,10 @@ func agentWorld(t *testing.T, roleKnown bool, requester, requestRegion string) [
 // worlds that differ in the burst alone differ in nothing else), and
 // returns the Engine too.
 func agentWorldEngine(t *testing.T, roleKnown bool, requester, requestRegion string, perMinute int) ([]Insight, *Engine) {
+	laterInFile := requestRegion == "later in the file"
+	if laterInFile {
+		requestRegion = "us-east-1"
+	}
 	t.Helper()
 	sink := &collect{}
 	e, err := New(DefaultConfig(), sink, nil)
@@ -180,7 +186,7 @@ func agentWorldEngine(t *testing.T, roleKnown bool, requester, requestRegion str
 				}
 			}
 		}
-		if i == burst-1 && requester != "" {
+		if i == burst-1 && requester != "" && !laterInFile {
 			region = requestRegion
 			call(rng, i, "cloudformation.amazonaws.com", "ExecuteChangeSet", requester, "")
 			region = "us-east-1"
@@ -189,14 +195,17 @@ func agentWorldEngine(t *testing.T, roleKnown bool, requester, requestRegion str
 			for range perMinute {
 				call(burstRNG, i, "iam.amazonaws.com", "AttachRolePolicy", cfn, by)
 			}
+			if i == burst && requester != "" && laterInFile {
+				call(rng, i, "cloudformation.amazonaws.com", "ExecuteChangeSet", requester, "")
+			}
 		}
 	}
 	return sink.got, e
 }
 
 // A service's work on a request by a known principal is routine, whether
-// the service role is known or new to the account and in whichever Region
-// the request was made; without a request, or on a request by a principal
+// the service role is known or new to the account, in whichever Region the
+// request was made and wherever in the log file it is; without a request, or on a request by a principal
 // new to the account, it is judged as any other burst.
 func TestServiceWorkOnARequest(t *testing.T) {
 	const (
@@ -212,10 +221,12 @@ func TestServiceWorkOnARequest(t *testing.T) {
 	}{
 		{"known role, CI's request", true, ci, "us-east-1", false},
 		{"known role, CI's request in another Region", true, ci, "eu-west-1", false},
+		{"known role, CI's request later in the file", true, ci, "later in the file", false},
 		{"known role, no request", true, "", "us-east-1", true},
 		{"known role, a new principal's request", true, mallory, "us-east-1", true},
 		{"new role, CI's request", false, ci, "us-east-1", false},
 		{"new role, CI's request in another Region", false, ci, "eu-west-1", false},
+		{"new role, CI's request later in the file", false, ci, "later in the file", false},
 		{"new role, no request", false, "", "us-east-1", true},
 		{"new role, a new principal's request", false, mallory, "us-east-1", true},
 	} {
@@ -262,5 +273,23 @@ func TestExcusedBurstLendsNothingToThePriors(t *testing.T) {
 	}
 	if single == none {
 		t.Errorf("four single calls left the priors as they were (%+v): the test cannot see lending", none)
+	}
+}
+
+// A service role new to the account doing a request's work is no new
+// principal: its calls do not raise the account-Region's share of calls
+// by new principals, against which every novelty test is judged. Without
+// a request they do (the control).
+func TestServiceWorkIsNoNewcomersShare(t *testing.T) {
+	const ci = "arn:aws:sts::111122223333:assumed-role/ci-deploy/GitHubActions"
+	novel := func(requester string, perMinute int) float64 {
+		_, e := agentWorldEngine(t, false, requester, "us-east-1", perMinute)
+		return e.regions[regionKey{"111122223333", "us-east-1"}].novelWrites
+	}
+	if none, asked := novel(ci, 0), novel(ci, 10); asked != none {
+		t.Errorf("%g calls by new principals after the work of CI's request, %g without the work", asked, none)
+	}
+	if none, unasked := novel("", 0), novel("", 10); unasked != none+40 {
+		t.Errorf("%g calls by new principals after an unasked burst of 40, %g without it: the test cannot see the share", unasked, none)
 	}
 }
