@@ -20,6 +20,12 @@ import (
 // nonparametric on purpose: burst sizes (a deploy of 20 or of 100 calls)
 // have tails no one-parameter count law fits. A new principal has no peak,
 // so its bursts are never routine.
+//
+// A principal that acts for an AWS service (a stack's service role, a
+// service-linked role: its calls carry userIdentity.invokedBy) has no
+// behaviour of its own to learn: it does what it is asked. Its burst is
+// routine when the account's known principals asked that service to act
+// (onRequest), new or not: the request is what is judged.
 
 // RoutineFactor is how far beyond its recent peak a principal's burst may
 // go and still be routine: the peak of a few weeks is only a sample of its
@@ -79,7 +85,8 @@ func (reg *region) learnPrincipals(t int64) {
 }
 
 // routine reports whether the spike of s over [from, to] is explained by
-// its leading principal's usual behaviour.
+// its leading principal's usual behaviour, or by a request to the service
+// it acts for (workOnRequest). An explained window is excused.
 func (e *Engine) routine(s *series, from, to int64) bool {
 	_, calls, peak, ok := e.leader(s, from, to)
 	if !ok {

@@ -233,8 +233,9 @@ func readN(r io.Reader, n int64) ([]byte, error) {
 // readSections decodes the body of a version 1, 2 or 3 snapshot into e, a
 // new Engine. at is the body's offset in the snapshot, for messages.
 // Version 1 has no job rhythms: its call series start learning theirs
-// afresh. Versions 1 and 2 have no principals' agents: a principal is
-// taken to call on its own until its next call says otherwise.
+// afresh. Versions 1 and 2 have no principals' agents (a principal is
+// taken to call on its own until its next call says otherwise) and no
+// excused bursts.
 func (e *Engine) readSections(version uint32, body []byte, at int) error {
 	decoders := [numSections + 1]func(*snapReader) error{
 		secConfig: e.readConfig, secEngine: e.readEngine, secStrings: e.readStrings, secDedup: e.readDedup,
