@@ -155,6 +155,7 @@ func New(cfg Config, sink Sink, logger *slog.Logger) (*Engine, error) {
 		dirtySet:  map[*series]struct{}{},
 		novel:     map[*series]*novelRing{},
 		accounts:  map[string]*account{},
+		excused:   map[*series][2]int32{},
 		lateness:  int64(cfg.AllowedLateness / time.Minute),
 		warmUp:    int64(cfg.WarmUp / time.Minute),
 		tz:        map[string]*time.Location{},
@@ -1126,9 +1127,7 @@ func (e *Engine) emitStart(s *series, start int64, obs float64, minutes int, exp
 		to := start + int64(minutes) - 1
 		if id, calls, peak, ok := e.leader(s, to-9, to); ok {
 			in.Leader, in.LeaderCalls, in.LeaderPeak = e.vals.strs[id], calls, peak
-			if p := s.reg.actors[id]; p != nil {
-				in.LeaderAgent = e.vals.strs[p.agent]
-			}
+			in.LeaderAgent = e.vals.strs[s.reg.agent(id)]
 		}
 	}
 	if cs, ok := s.kind.(*callSeries); ok && s.al.gap {

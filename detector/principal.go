@@ -88,15 +88,15 @@ func (reg *region) learnPrincipals(t int64) {
 // its leading principal's usual behaviour, or by a request to the service
 // it acts for (workOnRequest). An explained window is excused.
 func (e *Engine) routine(s *series, from, to int64) bool {
-	_, calls, peak, ok := e.leader(s, from, to)
+	id, calls, peak, ok := e.leader(s, from, to)
 	if !ok {
 		return false
 	}
-	if peak > 0 && calls <= RoutineFactor*peak {
+	if peak > 0 && calls <= RoutineFactor*peak || e.asked(s.reg, id, to) {
 		e.excuse(s, from, to)
 		return true
 	}
-	return e.workOnRequest(s, from, to)
+	return false
 }
 
 // excuse records that the minutes [from, to] of s held a significant burst
@@ -107,9 +107,6 @@ func (e *Engine) routine(s *series, from, to int64) bool {
 // minutes between are few, and lending them matters little), else it
 // replaces it.
 func (e *Engine) excuse(s *series, from, to int64) {
-	if e.excused == nil {
-		e.excused = map[*series][2]int32{}
-	}
 	r, ok := e.excused[s]
 	if !ok || int64(r[1]) < e.closed-learnLag {
 		r = [2]int32{int32(from), int32(to)}
@@ -135,6 +132,22 @@ func (e *Engine) forgetExcused(closed int64) {
 	}
 }
 
+// agent returns the interned name of the AWS service the principal id
+// acts for in reg (0: it calls on its own, or reg has no calls of it).
+func (reg *region) agent(id uint32) uint32 {
+	if p := reg.actors[id]; p != nil {
+		return p.agent
+	}
+	return 0
+}
+
+// asked reports whether the principal id acts for an AWS service that
+// reg's account asked to act by minute to (onRequest).
+func (e *Engine) asked(reg *region, id uint32, to int64) bool {
+	a := reg.agent(id)
+	return a != 0 && e.onRequest(reg.account, a, to)
+}
+
 // actsForService reports whether the leading principal of the spike of s
 // over [from, to] acts for an AWS service. Such a spike does not start on
 // a single call (early, per event): a log file's records come in no
@@ -144,22 +157,15 @@ func (e *Engine) forgetExcused(closed int64) {
 // it with the request seen.
 func (e *Engine) actsForService(s *series, from, to int64) bool {
 	id, _, _, ok := e.leader(s, from, to)
-	if !ok {
-		return false
-	}
-	p := s.reg.actors[id]
-	return p != nil && p.agent != 0
+	return ok && s.reg.agent(id) != 0
 }
 
 // workOnRequest reports whether the leading principal of the unusual calls
 // of s over [from, to] acts for an AWS service that the account's known
-// principals asked to act (onRequest); if so, the burst is excused.
+// principals asked to act; if so, the burst is excused.
 func (e *Engine) workOnRequest(s *series, from, to int64) bool {
 	id, _, _, ok := e.leader(s, from, to)
-	if !ok {
-		return false
-	}
-	if p := s.reg.actors[id]; p == nil || p.agent == 0 || !e.onRequest(s.reg.account, p.agent, to) {
+	if !ok || !e.asked(s.reg, id, to) {
 		return false
 	}
 	e.excuse(s, from, to)

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/trailsight/trailsight/cloudtrail"
 )
 
 func TestPrincipalOfAssumedRoleIsTheRole(t *testing.T) {
@@ -150,12 +148,8 @@ func agentWorldEngine(t *testing.T, roleKnown bool, requester, requestRegion str
 	region := "us-east-1"
 	call := func(rng *rand.Rand, i int, source, name, arn, agent string) {
 		seq++
-		ev := cloudtrail.Event{
-			EventTime: t0.Unix() + int64(i*60+rng.IntN(60)), EventID: fmt.Sprintf("a-%d", seq),
-			EventSource: source, EventName: name, AWSRegion: region, RecipientAccountID: "111122223333",
-			EventType: "AwsApiCall", EventCategory: "Management", UserIdentityARN: arn, InvokedBy: agent,
-			UserAgent: "aws-cli/2", ReadOnly: cloudtrail.False,
-		}
+		ev := roleCall(t0, i, rng, fmt.Sprintf("a-%d", seq), source, name, "", true)
+		ev.AWSRegion, ev.UserIdentityARN, ev.InvokedBy = region, arn, agent
 		if agent != "" {
 			ev.UserAgent = agent
 		}

@@ -679,9 +679,6 @@ func (e *Engine) readSeries(r *snapReader, s *series) {
 		if from > to {
 			r.fail("series %s: excused minutes %d to %d", e.key(s.id), from, to)
 		}
-		if e.excused == nil {
-			e.excused = map[*series][2]int32{}
-		}
 		e.excused[s] = [2]int32{from, to}
 	}
 	r.nested("series counts", &s.counts)

@@ -556,19 +556,28 @@ func smallSnapshot(t testing.TB, zone string) ([]byte, detector.Config) {
 	return nil, cfg
 }
 
+// readSnapshotFile returns testdata/snapshot-vN.bin, which an older
+// release wrote, after checking that it is version n.
+func readSnapshotFile(t *testing.T, n uint32) []byte {
+	t.Helper()
+	name := fmt.Sprintf("testdata/snapshot-v%d.bin", n)
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := binary.LittleEndian.Uint32(b[8:]); v != n {
+		t.Fatalf("%s is version %d", name, v)
+	}
+	return b
+}
+
 // A version 2 snapshot (testdata/snapshot-v2.bin, smallSnapshot(t, "UTC")
 // as the release before principals' agents wrote it) restores to the very
 // state this release has at that cut: the synthetic stream has no call a
 // service made on the account's behalf, so every principal's agent is
 // none, as version 2 leaves it. Written again, it is the current version.
 func TestRestoreVersion2(t *testing.T) {
-	v2, err := os.ReadFile("testdata/snapshot-v2.bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v := binary.LittleEndian.Uint32(v2[8:]); v != 2 {
-		t.Fatalf("testdata/snapshot-v2.bin is version %d", v)
-	}
+	v2 := readSnapshotFile(t, 2)
 	want, cfg := smallSnapshot(t, "UTC")
 	e, err := detector.Restore(cfg, &recorder{}, nil, bytes.NewReader(v2))
 	if err != nil {
@@ -589,13 +598,7 @@ func TestRestoreVersion2(t *testing.T) {
 // snapshot at that cut, except that its call series learn their jobs'
 // rhythms afresh.
 func TestRestoreVersion1(t *testing.T) {
-	v1, err := os.ReadFile("testdata/snapshot-v1.bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v := binary.LittleEndian.Uint32(v1[8:]); v != 1 {
-		t.Fatalf("testdata/snapshot-v1.bin is version %d", v)
-	}
+	v1 := readSnapshotFile(t, 1)
 	ds, cfg := synthStream()
 	cfg.DedupWindow = 5 * time.Minute
 	ctx := context.Background()
