@@ -116,10 +116,11 @@ func (e *Engine) excuse(s *series, from, to int64) {
 	e.excused[s] = r
 }
 
-// excusedAt reports whether minute t of s was part of an excused burst.
-func (e *Engine) excusedAt(s *series, t int64) bool {
+// excusedIn reports whether any minute of [from, to] of s was part of an
+// excused burst.
+func (e *Engine) excusedIn(s *series, from, to int64) bool {
 	r, ok := e.excused[s]
-	return ok && t >= int64(r[0]) && t <= int64(r[1])
+	return ok && to >= int64(r[0]) && from <= int64(r[1])
 }
 
 // forgetExcused drops the excused bursts the model has learned past (its

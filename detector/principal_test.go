@@ -287,3 +287,22 @@ func TestServiceWorkIsNoNewcomersShare(t *testing.T) {
 		t.Errorf("%g calls by new principals after an unasked burst of 40, %g without it: the test cannot see the share", unasked, none)
 	}
 }
+
+// A ten-minute block that holds an excused burst in its middle, not at
+// either end, is not lent to the priors either.
+func TestExcusedInOverlaps(t *testing.T) {
+	e, err := New(DefaultConfig(), &collect{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &series{}
+	e.excuse(s, 104, 106)
+	for _, tc := range []struct {
+		from, to int64
+		want     bool
+	}{{100, 109, true}, {105, 105, true}, {106, 115, true}, {90, 99, false}, {107, 116, false}, {103, 103, false}} {
+		if got := e.excusedIn(s, tc.from, tc.to); got != tc.want {
+			t.Errorf("excusedIn(%d, %d) = %v, want %v (span 104-106)", tc.from, tc.to, got, tc.want)
+		}
+	}
+}

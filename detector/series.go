@@ -334,11 +334,11 @@ func (c *callSeries) learn(e *Engine, s models.Slot, t int64, count float64, sus
 	// lent to the priors they would make every sparse API of the account
 	// look as bursty as its deploys.
 	if !suspect && c.model.ExpectHour(&c.reg.cfg, s)*10 < 1 && c.model.Minutes() > 0 {
-		if count > 0 && !e.excusedAt(&c.series, t) {
+		if count > 0 && !e.excusedIn(&c.series, t, t) {
 			c.reg.poolMinute(count)
 		}
 		if (s.Minute+1)%10 == 0 {
-			if obs := c.counts.Sum(t-9, t); obs > 0 && !e.excusedAt(&c.series, t-9) && !e.excusedAt(&c.series, t) {
+			if obs := c.counts.Sum(t-9, t); obs > 0 && !e.excusedIn(&c.series, t-9, t) {
 				c.reg.poolBlock(obs)
 			}
 		}
