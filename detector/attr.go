@@ -75,13 +75,23 @@ type hotAttrs struct {
 	vals  [3]map[uint32]float64
 }
 
-// values interns attribution values for one Engine.
+// values interns the strings of one Engine's state: key parts,
+// principals, agents and attribution values (compact.go drops those no
+// longer used).
 type values struct {
 	ids  map[string]uint32
 	strs []string
+	// compactFrom is the table size from which compactValues compacts;
+	// tests set it, below zero to never compact.
+	compactFrom int
+	// inUse is how many values were in use at the last pass that counted
+	// them (0: none yet): no pass is due before the table is twice that.
+	inUse int
 }
 
-func newValues() *values { return &values{ids: map[string]uint32{}, strs: []string{""}} }
+func newValues() *values {
+	return &values{ids: map[string]uint32{}, strs: []string{""}, compactFrom: minCompactValues}
+}
 
 func (v *values) id(s string) uint32 {
 	if id, ok := v.ids[s]; ok {

@@ -452,6 +452,9 @@ func (e *Engine) Advance(ctx context.Context, now time.Time) error {
 	for m := e.closed + 1; m <= target; m++ {
 		e.closeMinute(m)
 		e.closed = m
+		if m%60 == 0 {
+			e.compactValues()
+		}
 	}
 	e.earlyWindows(ticked)
 	return e.Flush(ctx)

@@ -58,3 +58,10 @@ func ProbeSnapshotState(e *Engine) SnapshotProbe {
 	}
 	return p
 }
+
+// SetValueCompaction sets the size from which e's value table is
+// compacted; below zero, it never is.
+func SetValueCompaction(e *Engine, from int) { e.vals.compactFrom = from }
+
+// ValueTableLen returns the size of e's value table.
+func ValueTableLen(e *Engine) int { return len(e.vals.strs) }

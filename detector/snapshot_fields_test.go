@@ -13,7 +13,8 @@ import (
 // carries gains or loses a field: decide whether the new field is state
 // (write it in snapshot_state.go, read it back, document it in
 // docs/formats/snapshot.md and bump SnapshotVersion) or a cache, and update
-// the list here.
+// the list here. A field that holds ids of the value table must also be
+// renumbered by rewriteIDs (compact.go).
 func TestSnapshotCoversEveryField(t *testing.T) {
 	for _, tc := range []struct {
 		v      any
@@ -39,7 +40,9 @@ func TestSnapshotCoversEveryField(t *testing.T) {
 		{principalSeries{}, "counts peak last agent"},
 		{account{}, "first principals"},
 		{dedup{}, "window cur old since"},
-		{values{}, "ids strs"},
+		// compactFrom: a setting of tests; inUse: when the next count of
+		// values in use is due, which a restored Engine makes at once.
+		{values{}, "ids strs compactFrom inUse"},
 		{series{}, "id reg kind counts attrs al rearm decayed"},
 		{keyID{}, "account region source name code typ"},
 		{callSeries{}, "series model rhythm"},

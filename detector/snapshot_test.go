@@ -417,16 +417,19 @@ func covered(probes []detector.SnapshotProbe) map[string]int {
 	return c
 }
 
+// checkSame fails t unless a run's Insights (records and values) and final
+// Stats are those of the reference run (want): an uncut run for the
+// snapshot tests.
 func checkSame(t *testing.T, got, want []detector.Insight, gotSt, wantSt detector.Stats) {
 	t.Helper()
 	if diff := cmp.Diff(records(t, want), records(t, got)); diff != "" {
-		t.Errorf("Insights with snapshot/restore cuts differ from an uncut run (-uncut +cut):\n%s", diff)
+		t.Errorf("Insights differ from the reference run's (-reference +this run):\n%s", diff)
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Insight values differ from an uncut run")
+		t.Errorf("Insight values differ from the reference run's")
 	}
 	if gotSt != wantSt {
-		t.Errorf("final Stats with cuts\n%+v\nwant\n%+v", gotSt, wantSt)
+		t.Errorf("final Stats\n%+v\nwant the reference run's\n%+v", gotSt, wantSt)
 	}
 }
 
