@@ -44,6 +44,9 @@ type s3Config struct {
 	// writes block until S3 answers.
 	SpoolDir      string `yaml:"spool_dir"`
 	SpoolMaxBytes int64  `yaml:"spool_max_bytes"`
+	// DrainTimeout bounds how long serve, once stopped, goes on
+	// delivering what the spool holds; the rest waits on disk.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
 }
 
 type snsConfig struct {
@@ -62,6 +65,7 @@ func (c *deliveryConfig) registerFlags(f *flag.FlagSet) {
 	f.BoolVar(&c.S3.PathStyle, "s3.path-style", false, "Address buckets in the URL path (most S3-compatible servers need it).")
 	f.StringVar(&c.S3.SpoolDir, "s3.spool-dir", "", "Directory that keeps objects while S3 is unreachable; empty: writes wait for S3.")
 	f.Int64Var(&c.S3.SpoolMaxBytes, "s3.spool-max-bytes", 1<<30, "Size bound of the spool; beyond it writes wait.")
+	f.DurationVar(&c.S3.DrainTimeout, "s3.drain-timeout", 15*time.Second, "On stop, how long serve goes on delivering spooled objects; what is left waits on disk for the next start (0: none).")
 	f.StringVar(&c.SNS.Endpoint, "sns.endpoint", "", "SNS endpoint URL; empty uses AWS.")
 	f.StringVar(&c.SNS.Region, "sns.region", "", "SNS Region; empty takes the AWS SDK's default.")
 	f.StringVar(&c.Signing.KeyDir, "signing.key-dir", "", "Directory of the digest signing key (created on first use) and public-keys.json; required when a trail has log_file_validation.")
@@ -84,6 +88,9 @@ func (c *deliveryConfig) validate() error {
 	}
 	if c.S3.SpoolMaxBytes < 0 {
 		return fmt.Errorf("s3.spool-max-bytes=%d: must not be negative", c.S3.SpoolMaxBytes)
+	}
+	if c.S3.DrainTimeout < 0 {
+		return fmt.Errorf("s3.drain-timeout=%s: must not be negative", c.S3.DrainTimeout)
 	}
 	return nil
 }
@@ -248,6 +255,29 @@ func openDelivery(ctx context.Context, c *deliveryConfig, now time.Time, topics 
 		d.trails = append(d.trails, &trailShared{cfg: tc, w: w, bucket: store.Name(), signer: signer})
 	}
 	return d, nil
+}
+
+// drain delivers what the trails' spools hold when serve stops, for at
+// most timeout. A write that failed once (a timeout, a 503) is spooled
+// while the service runs and delivered in the background; a graceful stop
+// should not leave such objects behind when S3 answers again. What is left
+// after timeout stays on disk for the next start, and is logged.
+func (d *delivery) drain(ctx context.Context, timeout time.Duration, logger *slog.Logger) {
+	if timeout <= 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for _, t := range d.trails {
+		if n, _ := t.w.Pending(); n == 0 {
+			continue
+		}
+		if err := t.w.Drain(ctx); err != nil {
+			n, b := t.w.Pending()
+			logger.Warn("trail spool not drained on stop; it is delivered at the next start",
+				"trail", t.cfg.Name, "objects", n, "bytes", b, "err", err)
+		}
+	}
 }
 
 // run drains every trail's spool until ctx ends.

@@ -174,7 +174,14 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, logger *slog
 	}
 	logger.Info("serving", "brokers", brokers, "topics", cfg.Kafka.Topics, "group", cfg.Kafka.GroupID,
 		"insights_topic", cfg.Output.InsightsTopic, "dir", cfg.Output.Dir)
-	return g.Run(ctx)
+	err = g.Run(ctx)
+	// Every partition has flushed and checkpointed: its objects are in the
+	// bucket or in the spool. Once the spool runners have stopped, the
+	// spool gets a last, bounded chance.
+	cancel()
+	wg.Wait()
+	dl.drain(context.WithoutCancel(ctx), cfg.Delivery.S3.DrainTimeout, logger)
+	return err
 }
 
 func startEmbedded(c embeddedConfig) (*kfake.Cluster, error) {
