@@ -44,3 +44,49 @@ func (e *Engine) companion(s *series, m int64) *series {
 	}
 	return by
 }
+
+// Leader companions: a principal's incident spans several APIs too when the
+// principal is known (a CI role or an operator provisioning at scale:
+// RunInstances and the CreateTags of its tag specifications, CreateVolume
+// and AttachVolume), and on a rare API each of them reaches start_p in its
+// own time, minutes apart. Once one API's spike Insight is open and one
+// principal leads it, that principal leading a spike on another API of the
+// account and Region is the same hypothesis as above ("is this the same
+// incident?"), held to companionP. The routine rules still excuse it (a
+// principal's usual peak, a request), and it reads only what the snapshot
+// holds (hot attributions, open Insights).
+
+// leaderCompanion returns another call series of s's account and Region
+// with an open spike Insight led by the principal that leads s's unusual
+// calls, or nil. Of several, the first by API name is named, as companion
+// names it.
+func (e *Engine) leaderCompanion(s *series, from, m int64) *series {
+	var by *series
+	var id uint32
+	led := 0 // s's leader: 0 not yet looked for, 1 found, -1 none
+	for _, cs := range s.reg.calls {
+		o := &cs.series
+		if o == s || o.al == nil || o.al.dir != Spike {
+			continue
+		}
+		// Most suspect windows have no open spike beside them: s's
+		// leader is looked for only once one is.
+		if led == 0 {
+			led = -1
+			if lid, _, _, ok := e.leader(s, from, m); ok {
+				id, led = lid, 1
+			}
+		}
+		if led < 0 {
+			return nil
+		}
+		if lid, _, _, ok := e.leader(o, o.al.start, m); !ok || lid != id {
+			continue
+		}
+		if by == nil || e.vals.strs[o.id.name] < e.vals.strs[by.id.name] ||
+			o.id.name == by.id.name && e.vals.strs[o.id.source] < e.vals.strs[by.id.source] {
+			by = o
+		}
+	}
+	return by
+}

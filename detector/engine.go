@@ -467,6 +467,7 @@ func (e *Engine) Advance(ctx context.Context, now time.Time) error {
 // ticked to a new minute, the missed-runs tests of every account-Region.
 func (e *Engine) earlyWindows(ticked bool) {
 	regs := e.touched[:0]
+	starts := e.stats.Started[APICallRate]
 	for _, s := range e.dirty {
 		delete(e.dirtySet, s)
 		if r := s.reg; !r.touched {
@@ -481,6 +482,20 @@ func (e *Engine) earlyWindows(ticked bool) {
 			continue
 		}
 		e.spikeTests(s, m, spikeScales[1:])
+	}
+	if e.stats.Started[APICallRate] > starts {
+		// A Start makes weaker evidence on the account-Region's other
+		// APIs a companion's (companion.go): those tested before it are
+		// tested again, so the order of the series does not decide.
+		for _, s := range e.dirty {
+			m := min(s.counts.Head(), e.maxMinute)
+			if s.al != nil || s.id.typ != APICallRate || m <= e.closed || !e.warm(s.reg, m) {
+				continue
+			}
+			if !e.testNovelty(s, m) {
+				e.spikeTests(s, m, spikeScales[1:])
+			}
+		}
 	}
 	e.dirty = e.dirty[:0]
 	if ticked {
@@ -924,10 +939,30 @@ func (e *Engine) spikeTests(s *series, m int64, scales []int64) bool {
 		if p < suspectP {
 			s.attrs.heat(from, m+keepAttrs)
 		}
-		if p < e.alpha(m-from+1) && !e.routine(s, from, m) && e.loudEnough(s, obs, mu, v, e.alpha(m-from+1), false) {
+		threshold := e.alpha(m - from + 1)
+		var by *series
+		if p >= threshold {
+			// Weaker evidence may still be another API of an incident
+			// already open (companion.go).
+			if p >= companionP || s.id.typ != APICallRate {
+				continue
+			}
+			if by = e.leaderCompanion(s, from, m); by == nil {
+				continue
+			}
+			threshold = companionP
+		}
+		if e.routine(s, from, m) || !e.loudEnough(s, obs, mu, v, threshold, false) {
+			continue
+		}
+		if by == nil {
 			e.start(s, Spike, m-from+1, m)
 			return true
 		}
+		e.startWith(s, Spike, m-from+1, m, func(int64) float64 { return companionP })
+		// startWith emitted the Start last.
+		e.out[len(e.out)-1].CompanionOf = e.vals.strs[by.id.name]
+		return true
 	}
 	return false
 }

@@ -60,10 +60,10 @@ func TestQuietCallsHideNoOneElses(t *testing.T) {
 		bursts []burst
 		want   bool
 	}{
-		{"the quiet role alone", []burst{{deploy, "TagRole", 400}}, false},
-		{"a newcomer beside it", []burst{{deploy, "TagRole", 400}, {mallory, "TagRole", 12}}, true},
-		{"a known role beside it", []burst{{deploy, "TagRole", 400}, {agent, "TagRole", 60}}, true},
-		{"a known role's few calls beside it", []burst{{deploy, "TagRole", 400}, {agent, "TagRole", 2}}, false},
+		{"the quiet role alone", []burst{{deploy, "TagRole", 400, false}}, false},
+		{"a newcomer beside it", []burst{{deploy, "TagRole", 400, false}, {mallory, "TagRole", 12, false}}, true},
+		{"a known role beside it", []burst{{deploy, "TagRole", 400, false}, {agent, "TagRole", 60, false}}, true},
+		{"a known role's few calls beside it", []burst{{deploy, "TagRole", 400, false}, {agent, "TagRole", 2, false}}, false},
 	} {
 		for seed := uint64(1); seed <= 3; seed++ {
 			found := false

@@ -126,9 +126,10 @@ type Insight struct {
 	// Novel is true on the Start of a spike found by the calls of
 	// principals new to the account (novelty.go).
 	Novel bool
-	// CompanionOf is, on the Start of a spike of calls by new principals
-	// confirmed by another API's open Insight of new principals' calls in
-	// the same account and Region, that API's eventName; empty otherwise.
+	// CompanionOf is, on the Start of a spike confirmed by another API's
+	// open Insight in the same account and Region (companion.go), that
+	// API's eventName; empty otherwise. Where Novel, both hold calls by
+	// new principals; else one principal leads both.
 	CompanionOf string
 	// Leader is, on the Start of a call-rate spike whose unusual calls
 	// one principal (a role's sessions together) made at least half of,

@@ -187,6 +187,10 @@ func (ex *explanation) print(w io.Writer) error {
 		fmt.Fprintf(w, "this API's calls over the %d minutes since that drop began had tail probability %.2g under the model, below the threshold\n", why.Scale, why.PValue)
 		fmt.Fprintf(w, "of %.2g for a sibling of an open drop (one test per drop, not a window search); the model expected %.2f a minute.\n",
 			detector.SiblingP, why.Expected)
+	case why != nil && why.CompanionOf != "" && !why.Novel:
+		fmt.Fprintf(w, "Why it started: %s, another API in this account and Region, had an open spike Insight led by the same principal;\n", why.CompanionOf)
+		fmt.Fprintf(w, "this API's calls over %d minute(s) had tail probability %.2g under the model, below the threshold of %.2g for a companion\n", why.Scale, why.PValue, detector.CompanionP)
+		fmt.Fprintf(w, "of such an Insight (one incident across APIs, not a window search); the model expected %.2f calls a minute.\n", why.Expected)
 	case why != nil && why.CompanionOf != "":
 		fmt.Fprintf(w, "Why it started: %s, another API in this account and Region, had an open Insight holding calls by principals\n", why.CompanionOf)
 		fmt.Fprintf(w, "new to the account; the calls of new principals to this API over %d minute(s) had tail probability %.2g under the model\n", why.Scale, why.PValue)

@@ -85,6 +85,15 @@ func TestExplainNewPrincipals(t *testing.T) {
 	if strings.Contains(out, "-detector.start-p") {
 		t.Errorf("a companion explained by the window threshold it did not pass:\n%s", out)
 	}
+	// A leader companion (calls of a known principal) names the
+	// principal's other Insight, not new principals.
+	why.Novel, why.CompanionOf = false, "RunInstances"
+	out = print()
+	wantLines(t, out, "RunInstances, another API in this account and Region, had an open spike Insight led by the same principal;",
+		"tail probability 2.6e-06", "threshold of 0.001 for a companion")
+	if strings.Contains(out, "new to the account") || strings.Contains(out, "-detector.start-p") {
+		t.Errorf("a leader companion explained as new principals' calls or by the window threshold:\n%s", out)
+	}
 }
 
 // TestExplainLeader: a spike's Start says which principal led it and how

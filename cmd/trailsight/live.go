@@ -43,8 +43,8 @@ type liveInsight struct {
 	Period    int             `json:"period,omitempty"`     // minutes between a scheduled job's runs, when missed runs started it
 	SiblingOf string          `json:"sibling_of,omitempty"` // the API of the same service whose open drop this drop confirmed
 	// Novel: the calls of principals new to the account started it;
-	// CompanionOf: the API whose open Insight of new principals' calls it
-	// confirmed.
+	// CompanionOf: the API whose open Insight it confirmed (of new
+	// principals' calls where Novel, else led by the same principal).
 	Novel       bool   `json:"novel,omitempty"`
 	CompanionOf string `json:"companion_of,omitempty"`
 	// Leader: on a call-rate spike's Start, the principal that made most
