@@ -117,6 +117,42 @@ func BenchmarkBareReader(b *testing.B) {
 	}
 }
 
+// BenchmarkHandle is the consumer's own work on the bench topic's messages,
+// without a broker: one partition worker decoding, detecting and
+// checkpointing (to memory) messages already fetched. Beside
+// BenchmarkBareReader in the same run it tells whether the end-to-end ratio
+// is bound by that work or by the cores it shares with the fetching (and,
+// here, with the broker): a worker's fetches run in kafka-go's own
+// goroutine, so with cores to spare a partition goes at the slower of the
+// two rates.
+func BenchmarkHandle(b *testing.B) {
+	data := loadGroupData(b)
+	var cw captureWriter
+	if _, err := consumers.Publish(context.Background(), &cw, data.files, consumers.PublishOptions{PerRecord: true}); err != nil {
+		b.Fatal(err)
+	}
+	var bytes int64
+	for _, m := range cw.msgs {
+		bytes += int64(len(m.Value))
+	}
+	cfg := consumers.DefaultGroupConfig()
+	cfg.Brokers, cfg.GroupID, cfg.Topics, cfg.DeadLetterTopic = []string{"127.0.0.1:9"}, "bench", []string{"bench"}, ""
+	for b.Loop() {
+		g, err := consumers.NewGroup(cfg, detector.DefaultConfig(), consumers.GroupDeps{
+			Store:     consumers.NewMemStore(),
+			NewOutput: func(string, int) (consumers.Output, error) { return discard{}, nil },
+		}, prometheus.NewRegistry(), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := consumers.HandleAll(context.Background(), g, "bench", cw.msgs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(cw.msgs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.SetBytes(bytes)
+}
+
 // BenchmarkGroup is one trailsight consumer reading the same topic end to
 // end: decode, detector, checkpoints, commits.
 func BenchmarkGroup(b *testing.B) {
