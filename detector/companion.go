@@ -37,8 +37,7 @@ func (e *Engine) companion(s *series, m int64) *series {
 		if r.sum(o.al.start, m) < float64(e.cfg.MinCount) {
 			continue
 		}
-		if by == nil || e.vals.strs[o.id.name] < e.vals.strs[by.id.name] ||
-			o.id.name == by.id.name && e.vals.strs[o.id.source] < e.vals.strs[by.id.source] {
+		if by == nil || e.namedBefore(o, by) {
 			by = o
 		}
 	}
@@ -83,10 +82,17 @@ func (e *Engine) leaderCompanion(s *series, from, m int64) *series {
 		if lid, _, _, ok := e.leader(o, o.al.start, m); !ok || lid != id {
 			continue
 		}
-		if by == nil || e.vals.strs[o.id.name] < e.vals.strs[by.id.name] ||
-			o.id.name == by.id.name && e.vals.strs[o.id.source] < e.vals.strs[by.id.source] {
+		if by == nil || e.namedBefore(o, by) {
 			by = o
 		}
 	}
 	return by
+}
+
+// namedBefore reports whether series a comes before b by API name, then
+// eventSource: of several open Insights a companion names the first, so a
+// restored Engine names the one the original did.
+func (e *Engine) namedBefore(a, b *series) bool {
+	na, nb := e.vals.strs[a.id.name], e.vals.strs[b.id.name]
+	return na < nb || a.id.name == b.id.name && e.vals.strs[a.id.source] < e.vals.strs[b.id.source]
 }

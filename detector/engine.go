@@ -474,26 +474,15 @@ func (e *Engine) earlyWindows(ticked bool) {
 			r.touched = true
 			regs = append(regs, r)
 		}
-		m := min(s.counts.Head(), e.maxMinute)
-		if s.al != nil || m <= e.closed || !e.warm(s.reg, m) {
-			continue
-		}
-		if e.testNovelty(s, m) {
-			continue
-		}
-		e.spikeTests(s, m, spikeScales[1:])
+		e.earlySpikeTests(s)
 	}
 	if e.stats.Started[APICallRate] > starts {
 		// A Start makes weaker evidence on the account-Region's other
 		// APIs a companion's (companion.go): those tested before it are
 		// tested again, so the order of the series does not decide.
 		for _, s := range e.dirty {
-			m := min(s.counts.Head(), e.maxMinute)
-			if s.al != nil || s.id.typ != APICallRate || m <= e.closed || !e.warm(s.reg, m) {
-				continue
-			}
-			if !e.testNovelty(s, m) {
-				e.spikeTests(s, m, spikeScales[1:])
+			if s.id.typ == APICallRate {
+				e.earlySpikeTests(s)
 			}
 		}
 	}
@@ -521,6 +510,18 @@ func (e *Engine) earlyWindows(ticked bool) {
 	if e.closed%60 == 0 {
 		e.forgetNovelty(e.closed)
 		e.forgetExcused(e.closed)
+	}
+}
+
+// earlySpikeTests runs the novelty and windowed spike tests of s on its
+// newest minute while that minute is still open.
+func (e *Engine) earlySpikeTests(s *series) {
+	m := min(s.counts.Head(), e.maxMinute)
+	if s.al != nil || m <= e.closed || !e.warm(s.reg, m) {
+		return
+	}
+	if !e.testNovelty(s, m) {
+		e.spikeTests(s, m, spikeScales[1:])
 	}
 }
 
