@@ -1279,6 +1279,12 @@ type BodyStats struct {
 	Bytes int64
 }
 
+// IsGzip reports whether b starts with gzip's magic number: a body
+// DecodeBody inflates, into a buffer that its next call reuses.
+func IsGzip(b []byte) bool {
+	return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b
+}
+
 // DecodeBody decodes a whole message or file body: a log file
 // ({"Records":[...]}), a top-level array of records, JSON Lines, one record
 // or EventBridge envelope, a digest file, or any sequence of these. A gzipped
@@ -1303,7 +1309,7 @@ type BodyStats struct {
 func (d *Decoder) DecodeBody(b []byte, fn func(*Event), bad func(DecodeError)) (BodyStats, error) {
 	var st BodyStats
 	var gzErr error
-	if len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b {
+	if IsGzip(b) {
 		out, err := d.inflate(b)
 		if errors.Is(err, errBodyTooBig) {
 			return st, &DecodeError{Reason: ReasonOversize, Err: err}

@@ -164,7 +164,7 @@ var digestRequiredKeys = [...]string{
 // requires is missing (spec §5.7 step 4). Like the reference validator, it
 // reads only the first gzip member and rejects invalid UTF-8.
 func ParseDigest(b []byte) (*Digest, error) {
-	if len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b {
+	if IsGzip(b) {
 		plain, err := gunzipDigest(b)
 		if err != nil {
 			return nil, fmt.Errorf("parse digest: gunzip: %w: %w", ErrDigestFormat, err)

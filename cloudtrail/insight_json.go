@@ -380,7 +380,7 @@ func durationMinutes(n json.Number) (int, error) {
 // the whole file, with its index in the error.
 func DecodeInsightFile(b []byte) ([]InsightRecord, error) {
 	// gzip magic number; S3 objects are gzipped, local fixtures often not.
-	if len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b {
+	if IsGzip(b) {
 		zr, err := gzip.NewReader(bytes.NewReader(b))
 		if err != nil {
 			return nil, fmt.Errorf("decode insight file: %w", err)

@@ -10,11 +10,14 @@
 // counted as bad input.
 //
 // A Group is a member of a Kafka consumer group (kafka-go's ConsumerGroup
-// and Generation). Each assigned partition gets one goroutine that owns the
-// partition's detector.Engine, Output and cloudtrail.Decoder: the hot path
-// takes no locks. The worker restores the partition's newest Checkpoint
-// from a StateStore (KafkaStore: a compacted topic), consumes from the
-// checkpoint's offset, moves the Engine's clock to each message's arrival
+// and Generation). Each assigned partition gets two goroutines: a fetcher
+// that fetches and decodes its messages (with cloudtrail.Decoders of its
+// own), and a worker that owns the partition's detector.Engine and Output
+// and takes the decoded messages in order, in batches while the partition
+// catches up: decoding overlaps detection, and no partition's hot path
+// touches another's state. The worker restores the partition's newest
+// Checkpoint from a StateStore (KafkaStore: a compacted topic), consumes from
+// the checkpoint's offset, moves the Engine's clock to each message's arrival
 // time (its trailsight-delivery-time header or its timestamp) before
 // observing its records, and at the first message of each new clock minute
 // flushes the Output and, when one is due, checkpoints: snapshot, save,
@@ -42,6 +45,7 @@
 //	trailsight_consumer_restore_size_bytes
 //	trailsight_consumer_restore_failures_total
 //	trailsight_consumer_commit_errors_total
+//	trailsight_consumer_busy_seconds_total{stage}      decode (fetchers), detect (workers)
 //	trailsight_detector_events_total{result}           the partitions' detectors, summed; added at each
 //	trailsight_detector_insights_total{type,state}     minute of a partition's clock, at checkpoints and
 //	trailsight_detector_active_series{type}            when a partition is let go (gauges then drop its part)

@@ -86,6 +86,7 @@ func BenchmarkBareReader(b *testing.B) {
 				ends[p], _ = conn.ReadLastOffset()
 				conn.Close()
 			}
+			cpu := startCPU()
 			for b.Loop() {
 				var wg sync.WaitGroup
 				readers := make([]*kafka.Reader, parts)
@@ -106,12 +107,15 @@ func BenchmarkBareReader(b *testing.B) {
 				// Closing waits out a fetch in flight (up to MaxWait):
 				// not reading, so not timed, as the group's shutdown is not.
 				b.StopTimer()
+				cpu.stop()
 				for _, rd := range readers {
 					rd.Close()
 				}
+				cpu.start()
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(bt.records)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			cpu.report(b, float64(bt.records)*float64(b.N))
 			b.SetBytes(bt.bytes)
 		})
 	}
@@ -137,11 +141,15 @@ func BenchmarkHandle(b *testing.B) {
 	}
 	cfg := consumers.DefaultGroupConfig()
 	cfg.Brokers, cfg.GroupID, cfg.Topics, cfg.DeadLetterTopic = []string{"127.0.0.1:9"}, "bench", []string{"bench"}, ""
+	cpu := startCPU()
+	var regs []*prometheus.Registry
 	for b.Loop() {
+		reg := prometheus.NewRegistry()
+		regs = append(regs, reg)
 		g, err := consumers.NewGroup(cfg, detector.DefaultConfig(), consumers.GroupDeps{
 			Store:     consumers.NewMemStore(),
 			NewOutput: func(string, int) (consumers.Output, error) { return discard{}, nil },
-		}, prometheus.NewRegistry(), nil)
+		}, reg, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -150,6 +158,8 @@ func BenchmarkHandle(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(cw.msgs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	cpu.report(b, float64(len(cw.msgs))*float64(b.N))
+	reportStages(b, float64(len(cw.msgs))*float64(b.N), regs)
 	b.SetBytes(bytes)
 }
 
@@ -159,22 +169,60 @@ func BenchmarkGroup(b *testing.B) {
 	for _, tc := range []struct{ parts, members int }{{1, 1}, {12, 1}, {12, 3}} {
 		b.Run(fmt.Sprintf("partitions=%d/members=%d", tc.parts, tc.members), func(b *testing.B) {
 			bt := loadBenchTopic(b, tc.parts)
+			cpu := startCPU()
+			var regs []*prometheus.Registry
 			for b.Loop() {
 				// A fresh group and state topic per run: it starts from
 				// the first offset with empty state.
 				id := bt.name + "-" + strconv.FormatInt(benchRun.Add(1), 10)
 				b.StopTimer()
+				cpu.stop()
 				bt.c.CreateTopic(b, id+"-state", tc.parts, true)
+				cpu.start()
 				b.StartTimer()
-				runGroupToEnd(b, bt, id+"-state", id, tc.members)
+				regs = append(regs, runGroupToEnd(b, cpu, bt, id+"-state", id, tc.members)...)
 			}
 			b.ReportMetric(float64(bt.records)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			cpu.report(b, float64(bt.records)*float64(b.N))
+			reportStages(b, float64(bt.records)*float64(b.N), regs)
 			b.SetBytes(bt.bytes)
 		})
 	}
 }
 
-func runGroupToEnd(b *testing.B, bt *benchTopic, state, group string, members int) {
+// reportStages adds decode-us/event and detect-us/event: the time a
+// partition's fetcher spent decoding and its worker handling, per event
+// (trailsight_consumer_busy_seconds_total). Each runs on its own goroutine,
+// so with cores to spare a partition goes at the rate of the slower one or
+// of its fetches, whichever is slowest; where cores are short, both stages
+// include time waiting for one.
+func reportStages(b *testing.B, events float64, regs []*prometheus.Registry) {
+	b.Helper()
+	var decode, detect float64
+	for _, reg := range regs {
+		mfs, err := reg.Gather()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "trailsight_consumer_busy_seconds_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				switch m.GetLabel()[0].GetValue() {
+				case "decode":
+					decode += m.GetCounter().GetValue()
+				case "detect":
+					detect += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	b.ReportMetric(decode*1e6/events, "decode-us/event")
+	b.ReportMetric(detect*1e6/events, "detect-us/event")
+}
+
+func runGroupToEnd(b *testing.B, cpu *cpuMeter, bt *benchTopic, state, group string, members int) []*prometheus.Registry {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -217,7 +265,10 @@ func runGroupToEnd(b *testing.B, bt *benchTopic, state, group string, members in
 		time.Sleep(5 * time.Millisecond)
 	}
 	b.StopTimer()
+	cpu.stop()
 	cancel()
 	wg.Wait()
+	cpu.start()
 	b.StartTimer()
+	return regs
 }

@@ -28,6 +28,8 @@ type metrics struct {
 	lag            *prometheus.GaugeVec // by topic, partition: message clock minus watermark
 	nextOffset     *prometheus.GaugeVec // by topic, partition
 	offsetLag      *prometheus.GaugeVec // by topic, partition
+	busyDecode     prometheus.Counter   // busy_seconds_total{stage="decode"}
+	busyDetect     prometheus.Counter   // busy_seconds_total{stage="detect"}
 }
 
 // Message results.
@@ -110,6 +112,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Messages of an owned partition behind its end, as of the last fetch.",
 		}, []string{"topic", "partition"}),
 	}
+	busy := f.NewCounterVec(prometheus.CounterOpts{
+		Name: "trailsight_consumer_busy_seconds_total",
+		Help: "Time the partitions' goroutines spent working, by stage: decode (a partition's fetcher decoding messages) and detect (its worker feeding the detector, delivering, checkpointing). A stage whose rate nears the owned partitions' count bounds them: add partitions and instances.",
+	}, []string{"stage"})
+	m.busyDecode, m.busyDetect = busy.WithLabelValues("decode"), busy.WithLabelValues("detect")
 	return m
 }
 
