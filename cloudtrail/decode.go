@@ -1356,6 +1356,16 @@ func (d *Decoder) DecodeBody(b []byte, fn func(*Event), bad func(DecodeError)) (
 	return st, gzErr
 }
 
+// Release lets go of the buffer that holds inflated bodies when it has
+// grown beyond keep bytes, so a Decoder kept for its next body does not hold
+// on to the largest body it ever inflated. The Raw of records from earlier
+// calls may point into that buffer: call it once they are no longer used.
+func (d *Decoder) Release(keep int) {
+	if d.zbuf.Cap() > keep {
+		d.zbuf = bytes.Buffer{}
+	}
+}
+
 // inflate gunzips b into the Decoder's buffer. On a stream that breaks off it
 // returns what it could read along with the error.
 func (d *Decoder) inflate(b []byte) ([]byte, error) {

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -1157,5 +1158,56 @@ func TestDecodeBodyRaw(t *testing.T) {
 				t.Errorf("Raw per record mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// A Decoder that inflated a big body lets go of its buffer on Release
+// beyond the size it may keep, and decodes the next body as before.
+func TestDecoderRelease(t *testing.T) {
+	rec := `{"eventVersion":"1.09","eventTime":"2026-12-01T12:00:00Z","eventSource":"ec2.amazonaws.com",` +
+		`"eventName":"RunInstances","awsRegion":"us-east-1","recipientAccountId":"111122223333",` +
+		`"eventID":"%d","eventType":"AwsApiCall","readOnly":false,"managementEvent":true,"eventCategory":"Management"}`
+	var body bytes.Buffer
+	body.WriteString(`{"Records":[`)
+	for i := range 20000 {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		fmt.Fprintf(&body, rec, i)
+	}
+	body.WriteString(`]}`)
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	zw.Write(body.Bytes())
+	zw.Close()
+	d := NewDecoder()
+	decode := func() int {
+		n := 0
+		st, err := d.DecodeBody(zb.Bytes(), func(ev *Event) {
+			if !bytes.HasPrefix(ev.Raw, []byte(`{"eventVersion"`)) {
+				t.Fatalf("Raw = %.40q", ev.Raw)
+			}
+			n++
+		}, nil)
+		if err != nil || st.Records != 20000 {
+			t.Fatalf("DecodeBody: %d records, %v", st.Records, err)
+		}
+		return n
+	}
+	decode()
+	size := d.zbuf.Cap()
+	if size < body.Len() {
+		t.Fatalf("buffer of %d bytes after inflating %d", size, body.Len())
+	}
+	d.Release(size)
+	if d.zbuf.Cap() != size {
+		t.Errorf("Release(%d) let go of a buffer of %d bytes", size, size)
+	}
+	d.Release(size - 1)
+	if d.zbuf.Cap() != 0 {
+		t.Errorf("Release(%d) kept a buffer of %d bytes", size-1, d.zbuf.Cap())
+	}
+	if n := decode(); n != 20000 {
+		t.Errorf("after Release: %d records, want 20000", n)
 	}
 }

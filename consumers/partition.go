@@ -351,9 +351,16 @@ func (p *partition) newBatch() *batch {
 	return b
 }
 
+// keepInflated is how much of an inflated body's buffer a batch's decoder
+// keeps for the next one. A partition has a decoder per batch, three in
+// all; without a bound each would hold the largest log file it ever
+// inflated.
+const keepInflated = 4 << 20
+
 // reset readies b for more messages. Clearing lets go of the previous
 // messages' bodies, which their records' Raw fields point into.
 func (b *batch) reset() {
+	b.dec.Release(keepInflated)
 	clear(b.items)
 	clear(b.events)
 	b.items, b.events, b.bytes, b.cur, b.decoding = b.items[:0], b.events[:0], 0, nil, 0

@@ -1086,11 +1086,11 @@ func (e *Engine) foldSpan(s *series, t int64, c, mu float64) {
 // reported as 5 minutes long.
 func spikeAllowance(mu, r float64) float64 {
 	floor := 1.5 * mu
-	m := math.Max(mu, minAllowanceRate)
+	m := max(mu, minAllowanceRate)
 	if r <= m*(1+1e-9) {
 		return floor // (and the logarithmic mean's 0/0 is avoided)
 	}
-	return math.Max(floor, (r-m)/math.Log(r/m))
+	return max(floor, (r-m)/math.Log(r/m))
 }
 
 // minAllowanceRate stands in for an expectation of (nearly) zero, whose

@@ -78,9 +78,9 @@ func (reg *region) learnPrincipals(t int64) {
 		best := w
 		for end := t - 8; end <= t; end++ {
 			w += p.counts.Get(end) - p.counts.Get(end-10)
-			best = math.Max(best, w)
+			best = max(best, w)
 		}
-		p.peak = math.Max(p.peak, best)
+		p.peak = max(p.peak, best)
 	}
 }
 

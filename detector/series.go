@@ -1,7 +1,6 @@
 package detector
 
 import (
-	"math"
 	"time"
 
 	"github.com/trailsight/trailsight/baseline"
@@ -67,18 +66,18 @@ const poolMemory = 500
 
 // add learns c and returns E[c^2]/E[c].
 func (p *moments) add(c float64) float64 {
-	p.n = math.Min(p.n+1, poolMemory)
+	p.n = min(p.n+1, poolMemory)
 	p.m1 += (c - p.m1) / p.n
 	p.m2 += (c*c - p.m2) / p.n
 	return p.m2 / p.m1
 }
 
 func (r *region) poolMinute(c float64) {
-	r.cfg.DispersionPrior = math.Min(50, math.Max(1, r.pool.minute.add(c)))
+	r.cfg.DispersionPrior = min(50, max(1, r.pool.minute.add(c)))
 }
 
 func (r *region) poolBlock(c float64) {
-	r.cfg.DispersionPriorBlock = math.Min(100, math.Max(1, r.pool.block.add(c)))
+	r.cfg.DispersionPriorBlock = min(100, max(1, r.pool.block.add(c)))
 }
 
 // slot returns minute m's place in the week in the account's time zone.

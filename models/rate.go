@@ -1,7 +1,5 @@
 package models
 
-import "math"
-
 // RateConfig holds the constants of the Rate model.
 type RateConfig struct {
 	// Minutes is the effective window of the error-rate estimate.
@@ -62,7 +60,7 @@ func (r *Rate) Expect(c *RateConfig, calls float64) (mean, variance float64) {
 // Variance returns the variance of an error count with expectation mean.
 func (r *Rate) Variance(c *RateConfig, mean float64) float64 {
 	k := 20 / c.Minutes
-	phi := math.Max(1, (float64(r.res2)+c.DispersionPrior*k)/(float64(r.resMu)+k))
+	phi := max(1, (float64(r.res2)+c.DispersionPrior*k)/(float64(r.resMu)+k))
 	return phi*mean + c.MinRelError*c.MinRelError*mean*mean
 }
 
@@ -73,9 +71,9 @@ func (r *Rate) Update(c *RateConfig, errors, calls, mean, variance float64, susp
 	if r.n > 0 {
 		errors = Clamp(c.Clip, errors, mean, variance)
 	}
-	errors = math.Max(0, math.Min(errors, calls))
+	errors = max(0, min(errors, calls))
 	r.n++
-	a := math.Max(1/float64(r.n), 1/c.Minutes)
+	a := max(1/float64(r.n), 1/c.Minutes)
 	r.errs += float32(a * (errors - float64(r.errs)))
 	r.calls += float32(a * (calls - float64(r.calls)))
 	if suspect {

@@ -160,7 +160,7 @@ func (m *Seasonal) share(c *SeasonalConfig, mi uint8) float64 {
 func (m *Seasonal) profile(c *SeasonalConfig, s Slot) float64 {
 	all := float64(m.all)
 	if m.n > 0 {
-		all = math.Max(all, 0.5/float64(m.n))
+		all = max(all, 0.5/float64(m.n))
 	}
 	h := s.Hour
 	if !m.seen(h) {
@@ -174,7 +174,7 @@ func (m *Seasonal) profile(c *SeasonalConfig, s Slot) float64 {
 	if h >= 24 {
 		perWeek = 120
 	}
-	exposure := math.Min(60*float64(m.hours[h])+float64(s.Minute)+1, c.ProfileWeeks*perWeek)
+	exposure := min(60*float64(m.hours[h])+float64(s.Minute)+1, c.ProfileWeeks*perWeek)
 	if all <= 0 {
 		return float64(m.prof[h])
 	}
@@ -224,7 +224,7 @@ func (b *block) add(v, muH, muM float64) {
 func (b *block) close(c *SeasonalConfig, minutes float64, learn bool) {
 	if learn {
 		b.n++
-		a := math.Max(1/float64(b.n), minutes/c.DispersionMinutes)
+		a := max(1/float64(b.n), minutes/c.DispersionMinutes)
 		dH, dM := float64(b.obs-b.expH), float64(b.obs-b.expM)
 		b.resH += float32(a * (dH*dH - float64(b.resH)))
 		b.resM += float32(a * (dM*dM - float64(b.resM)))
@@ -256,11 +256,11 @@ func (m *Seasonal) SpikeVariance(c *SeasonalConfig, mean float64, minutes int) f
 	phi := m.phi(c, m.resH, c.DispersionPrior)
 	switch {
 	case minutes >= 60:
-		phi = math.Max(phi, m.b60.phi(c, m.b60.resH, 60, c.DispersionPriorBlock))
+		phi = max(phi, m.b60.phi(c, m.b60.resH, 60, c.DispersionPriorBlock))
 	case minutes >= 10:
-		phi = math.Max(phi, m.b10.phi(c, m.b10.resH, 10, c.DispersionPriorBlock))
+		phi = max(phi, m.b10.phi(c, m.b10.resH, 10, c.DispersionPriorBlock))
 	}
-	return math.Max(1, phi)*mean + c.MinRelError*c.MinRelError*mean*mean
+	return max(1, phi)*mean + c.MinRelError*c.MinRelError*mean*mean
 }
 
 // DropVariance returns the variance of the sum over a window of the given
@@ -274,9 +274,9 @@ func (m *Seasonal) DropVariance(c *SeasonalConfig, mean float64, minutes int) fl
 	case minutes >= 60:
 		phi = m.b60.phi(c, m.b60.resM, 60, 1)
 	case minutes >= 10:
-		phi = math.Max(phi, m.b10.phi(c, m.b10.resM, 10, 1))
+		phi = max(phi, m.b10.phi(c, m.b10.resM, 10, 1))
 	}
-	return math.Max(minDropDispersion, phi)*mean + c.MinRelError*c.MinRelError*mean*mean
+	return max(minDropDispersion, phi)*mean + c.MinRelError*c.MinRelError*mean*mean
 }
 
 // minDropDispersion is the most regular a series is believed to be: a job
@@ -292,7 +292,7 @@ func (m *Seasonal) phi(c *SeasonalConfig, res float32, prior float64) float64 {
 // before it is learned from.
 func Clamp(clip, v, mean, variance float64) float64 {
 	sd := math.Sqrt(variance)
-	return math.Max(mean-clip*sd, math.Min(mean+clip*sd+1, v))
+	return max(mean-clip*sd, min(mean+clip*sd+1, v))
 }
 
 // Update learns from the count v observed in a minute of slot s.
@@ -305,16 +305,16 @@ func Clamp(clip, v, mean, variance float64) float64 {
 func (m *Seasonal) Update(c *SeasonalConfig, s Slot, v float64, suspect bool) {
 	muH := m.ExpectHour(c, s)
 	muM := m.Expect(c, s)
-	cv := math.Max(0, v)
+	cv := max(0, v)
 	if m.n > 0 {
 		slow := float64(m.slow)
 		if slow == 0 {
 			slow = 1
 		}
 		bH, bM := muH/m.lvl()*slow, muM/m.lvl()*slow
-		hi := math.Max(bH, bM) + c.Clip*math.Sqrt(math.Max(m.SpikeVariance(c, bH, 1), m.DropVariance(c, bM, 1))) + 1
+		hi := max(bH, bM) + c.Clip*math.Sqrt(max(m.SpikeVariance(c, bH, 1), m.DropVariance(c, bM, 1))) + 1
 		lo := bM - c.Clip*math.Sqrt(m.DropVariance(c, bM, 1))
-		cv = math.Max(lo, math.Min(hi, cv))
+		cv = max(lo, min(hi, cv))
 	}
 	m.n++
 	if m.level == 0 {
@@ -333,17 +333,17 @@ func (m *Seasonal) Update(c *SeasonalConfig, s Slot, v float64, suspect bool) {
 	h := s.Hour
 	// Warm start: an exact running mean until the slot has seen
 	// ProfileWeeks of its own minutes, then an EWMA with that memory.
-	a := math.Max(1/float64(60*int(m.hours[h])+int(s.Minute)+1), 1/(c.ProfileWeeks*perWeek))
+	a := max(1/float64(60*int(m.hours[h])+int(s.Minute)+1), 1/(c.ProfileWeeks*perWeek))
 	if s.Minute == 59 && m.hours[h] < math.MaxUint8 {
 		m.hours[h]++
 	}
 	m.prof[h] += float32(a * (cv - float64(m.prof[h])))
-	m.all += float32(math.Max(1/float64(m.n), 1/(c.ProfileWeeks*10080)) * (cv - float64(m.all)))
+	m.all += float32(max(1/float64(m.n), 1/(c.ProfileWeeks*10080)) * (cv - float64(m.all)))
 
 	// Minute-of-hour shares, with lazy exponential decay: rather than
 	// decaying all 60 cells each minute, new mass is scaled up.
-	if m.calls < math.MaxUint32-uint32(math.Min(cv, 1e6)) {
-		m.calls += uint32(math.Min(cv, 1e6))
+	if m.calls < math.MaxUint32-uint32(min(cv, 1e6)) {
+		m.calls += uint32(min(cv, 1e6))
 	}
 	if m.moh == nil && m.calls >= mohMinCalls {
 		m.moh = new([60]float32)
@@ -372,7 +372,7 @@ func (m *Seasonal) Update(c *SeasonalConfig, s Slot, v float64, suspect bool) {
 	if m.n == 1 {
 		base = cv
 	}
-	al := math.Max(1/float64(m.n), 1/c.LevelMinutes)
+	al := max(1/float64(m.n), 1/c.LevelMinutes)
 	m.lc += float32(al * (cv - float64(m.lc)))
 	m.lb += float32(al * (base - float64(m.lb)))
 	k := c.LevelPrior / c.LevelMinutes
@@ -380,13 +380,13 @@ func (m *Seasonal) Update(c *SeasonalConfig, s Slot, v float64, suspect bool) {
 	if m.slow == 0 {
 		m.slow = 1
 	}
-	m.slow += float32(math.Max(1/float64(m.n), 1/1440.0) * float64(m.level-m.slow))
+	m.slow += float32(max(1/float64(m.n), 1/1440.0) * float64(m.level-m.slow))
 
 	// Block sums, closed on the minute grid (10 and 60 minutes).
 	// Dispersion learns from the raw count: winsorising it would make a
 	// bursty series look tame and its routine bursts anomalies forever.
 	// Minutes of an open Insight (suspect) do not count at all.
-	raw := math.Max(0, v)
+	raw := max(0, v)
 	m.b10.add(raw, muH, muM)
 	m.b60.add(raw, muH, muM)
 	if (s.Minute+1)%10 == 0 {
@@ -399,11 +399,11 @@ func (m *Seasonal) Update(c *SeasonalConfig, s Slot, v float64, suspect bool) {
 		return
 	}
 	// Dispersion of single minutes around both expectations.
-	ad := math.Max(1/float64(m.n), 1/c.DispersionMinutes)
+	ad := max(1/float64(m.n), 1/c.DispersionMinutes)
 	dH, dM := raw-muH, raw-muM
 	m.resH += float32(ad * (dH*dH - float64(m.resH)))
 	m.nM++
-	adM := math.Max(1/float64(m.nM), 1/c.DispersionMinutes)
+	adM := max(1/float64(m.nM), 1/c.DispersionMinutes)
 	m.resM += float32(adM * (dM*dM - float64(m.resM)))
 	m.resMu += float32(ad * (muH - float64(m.resMu)))
 }
@@ -423,7 +423,7 @@ func (m *Seasonal) SeedZeros(minutes int) {
 		if h >= 24 {
 			n = weeks * 2
 		}
-		m.hours[h] = uint8(math.Min(n, math.MaxUint8))
+		m.hours[h] = uint8(min(n, math.MaxUint8))
 	}
 	m.nM = uint32(minutes)
 	m.b10.n, m.b60.n = uint32(minutes/10), uint32(minutes/60)

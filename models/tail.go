@@ -91,7 +91,7 @@ func negBin(mean, variance float64) (p, r float64, ok bool) {
 }
 
 func binomial(mean, variance float64) (n, p float64) {
-	variance = math.Max(variance, 1e-3*mean)
+	variance = max(variance, 1e-3*mean)
 	p = 1 - variance/mean
 	return mean / p, p
 }
