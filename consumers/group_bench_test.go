@@ -15,6 +15,7 @@ import (
 
 	"github.com/trailsight/trailsight/consumers"
 	"github.com/trailsight/trailsight/detector"
+	"github.com/trailsight/trailsight/internal/insightstest"
 	"github.com/trailsight/trailsight/internal/kafkatest"
 )
 
@@ -38,34 +39,75 @@ type benchTopic struct {
 }
 
 var (
-	benchTopics sync.Map // partitions -> *benchTopic
+	benchTopics sync.Map // benchKey -> *benchTopic
 	benchRun    atomic.Int64
 )
 
-func loadBenchTopic(b *testing.B, parts int) *benchTopic {
+// The bench trail's two densities of event time. "trail" is the generated
+// trail as it is: three days of three small accounts, about 17 records a
+// minute, so a record closes three or four series-minutes; it is what
+// producing an old trail through Kafka looks like. "live" is the same
+// records with their event times squeezed 72 times (three days into one
+// hour): still sparse beside a live stream of thousands of events a
+// second, or the backlog a consumer catches up on after an outage, but
+// closing minutes no longer dominates, as there.
+const (
+	densityTrail = "trail"
+	densityLive  = "live"
+	liveSqueeze  = 72
+)
+
+type benchKey struct {
+	parts   int
+	density string
+}
+
+// benchMessages returns the bench trail's one-record messages, keyed by
+// account, at the given density.
+func benchMessages(b *testing.B, density string) []kafka.Message {
+	b.Helper()
+	data := loadGroupData(b)
+	var cw captureWriter
+	if _, err := consumers.Publish(context.Background(), &cw, data.files, consumers.PublishOptions{PerRecord: true}); err != nil {
+		b.Fatal(err)
+	}
+	if density == densityLive {
+		cfg, err := insightstest.ThreeAccounts()
+		if err != nil {
+			b.Fatal(err)
+		}
+		return squeeze(b, cw.msgs, cfg.Start, liveSqueeze)
+	}
+	return cw.msgs
+}
+
+func loadBenchTopic(b *testing.B, parts int, density string) *benchTopic {
 	b.Helper()
 	// A kfake cluster lives as long as the (sub-)benchmark that made it,
 	// so its topics are not kept for the next one; the real broker is
 	// the process's.
 	keep := os.Getenv("TRAILSIGHT_BENCH_KAFKA") != "kfake"
-	if v, ok := benchTopics.Load(parts); ok && keep {
+	key := benchKey{parts, density}
+	if v, ok := benchTopics.Load(key); ok && keep {
 		return v.(*benchTopic)
 	}
-	data := loadGroupData(b)
+	msgs := benchMessages(b, density)
 	c := benchCluster(b)
-	bt := &benchTopic{c: c, name: fmt.Sprintf("bench-%d-%d", parts, time.Now().UnixNano()), parts: parts}
+	bt := &benchTopic{c: c, name: fmt.Sprintf("bench-%d-%s-%d", parts, density, time.Now().UnixNano()), parts: parts}
 	c.CreateTopic(b, bt.name, parts, false)
 	w := &kafka.Writer{Transport: &kafka.Transport{}, Addr: kafka.TCP(c.Brokers()...), Topic: bt.name, Balancer: &kafka.Murmur2Balancer{Consistent: true},
 		RequiredAcks: kafka.RequireOne, BatchTimeout: 5 * time.Millisecond, BatchSize: 2000, BatchBytes: 1 << 20,
 		Compression: kafka.Lz4}
 	defer w.Close()
-	st, err := consumers.Publish(context.Background(), w, data.files, consumers.PublishOptions{PerRecord: true})
-	if err != nil {
+	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
 		b.Fatal(err)
 	}
-	bt.records, bt.bytes = st.Messages, st.Bytes
+	bt.records = len(msgs)
+	for _, m := range msgs {
+		bt.bytes += int64(len(m.Value))
+	}
 	if keep {
-		benchTopics.Store(parts, bt)
+		benchTopics.Store(key, bt)
 	}
 	return bt
 }
@@ -74,9 +116,10 @@ func loadBenchTopic(b *testing.B, parts int) *benchTopic {
 // goroutine per partition, that fetch every message of the topic and do
 // nothing with it.
 func BenchmarkBareReader(b *testing.B) {
-	for _, parts := range []int{1, 12} {
-		b.Run(fmt.Sprintf("partitions=%d", parts), func(b *testing.B) {
-			bt := loadBenchTopic(b, parts)
+	for _, tc := range []benchKey{{1, densityTrail}, {1, densityLive}, {12, densityTrail}} {
+		parts := tc.parts
+		b.Run(fmt.Sprintf("partitions=%d/density=%s", parts, tc.density), func(b *testing.B) {
+			bt := loadBenchTopic(b, parts, tc.density)
 			ends := map[int]int64{}
 			for p := range parts {
 				conn, err := kafka.DialLeader(context.Background(), "tcp", bt.c.Brokers()[0], bt.name, p)
@@ -130,45 +173,48 @@ func BenchmarkBareReader(b *testing.B) {
 // goroutine, so with cores to spare a partition goes at the slower of the
 // two rates.
 func BenchmarkHandle(b *testing.B) {
-	data := loadGroupData(b)
-	var cw captureWriter
-	if _, err := consumers.Publish(context.Background(), &cw, data.files, consumers.PublishOptions{PerRecord: true}); err != nil {
-		b.Fatal(err)
+	for _, density := range []string{densityTrail, densityLive} {
+		b.Run("density="+density, func(b *testing.B) {
+			msgs := benchMessages(b, density)
+			var bytes int64
+			for _, m := range msgs {
+				bytes += int64(len(m.Value))
+			}
+			cfg := consumers.DefaultGroupConfig()
+			cfg.Brokers, cfg.GroupID, cfg.Topics, cfg.DeadLetterTopic = []string{"127.0.0.1:9"}, "bench", []string{"bench"}, ""
+			cpu := startCPU()
+			var regs []*prometheus.Registry
+			for b.Loop() {
+				reg := prometheus.NewRegistry()
+				regs = append(regs, reg)
+				g, err := consumers.NewGroup(cfg, detector.DefaultConfig(), consumers.GroupDeps{
+					Store:     consumers.NewMemStore(),
+					NewOutput: func(string, int) (consumers.Output, error) { return discard{}, nil },
+				}, reg, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := consumers.HandleAll(context.Background(), g, "bench", msgs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(msgs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			cpu.report(b, float64(len(msgs))*float64(b.N))
+			reportStages(b, float64(len(msgs))*float64(b.N), regs)
+			b.SetBytes(bytes)
+		})
 	}
-	var bytes int64
-	for _, m := range cw.msgs {
-		bytes += int64(len(m.Value))
-	}
-	cfg := consumers.DefaultGroupConfig()
-	cfg.Brokers, cfg.GroupID, cfg.Topics, cfg.DeadLetterTopic = []string{"127.0.0.1:9"}, "bench", []string{"bench"}, ""
-	cpu := startCPU()
-	var regs []*prometheus.Registry
-	for b.Loop() {
-		reg := prometheus.NewRegistry()
-		regs = append(regs, reg)
-		g, err := consumers.NewGroup(cfg, detector.DefaultConfig(), consumers.GroupDeps{
-			Store:     consumers.NewMemStore(),
-			NewOutput: func(string, int) (consumers.Output, error) { return discard{}, nil },
-		}, reg, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := consumers.HandleAll(context.Background(), g, "bench", cw.msgs); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(len(cw.msgs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	cpu.report(b, float64(len(cw.msgs))*float64(b.N))
-	reportStages(b, float64(len(cw.msgs))*float64(b.N), regs)
-	b.SetBytes(bytes)
 }
 
 // BenchmarkGroup is one trailsight consumer reading the same topic end to
 // end: decode, detector, checkpoints, commits.
 func BenchmarkGroup(b *testing.B) {
-	for _, tc := range []struct{ parts, members int }{{1, 1}, {12, 1}, {12, 3}} {
-		b.Run(fmt.Sprintf("partitions=%d/members=%d", tc.parts, tc.members), func(b *testing.B) {
-			bt := loadBenchTopic(b, tc.parts)
+	for _, tc := range []struct {
+		parts, members int
+		density        string
+	}{{1, 1, densityTrail}, {1, 1, densityLive}, {12, 1, densityTrail}, {12, 3, densityTrail}} {
+		b.Run(fmt.Sprintf("partitions=%d/members=%d/density=%s", tc.parts, tc.members, tc.density), func(b *testing.B) {
+			bt := loadBenchTopic(b, tc.parts, tc.density)
 			cpu := startCPU()
 			var regs []*prometheus.Registry
 			for b.Loop() {
