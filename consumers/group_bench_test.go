@@ -63,12 +63,14 @@ type benchKey struct {
 }
 
 // benchMessages returns the bench trail's one-record messages, keyed by
-// account, at the given density.
-func benchMessages(b *testing.B, density string) []kafka.Message {
+// account, at the given density, and the bytes of their values (the same
+// at both densities: squeeze keeps every message's size).
+func benchMessages(b *testing.B, density string) ([]kafka.Message, int64) {
 	b.Helper()
 	data := loadGroupData(b)
 	var cw captureWriter
-	if _, err := consumers.Publish(context.Background(), &cw, data.files, consumers.PublishOptions{PerRecord: true}); err != nil {
+	st, err := consumers.Publish(context.Background(), &cw, data.files, consumers.PublishOptions{PerRecord: true})
+	if err != nil {
 		b.Fatal(err)
 	}
 	if density == densityLive {
@@ -76,9 +78,9 @@ func benchMessages(b *testing.B, density string) []kafka.Message {
 		if err != nil {
 			b.Fatal(err)
 		}
-		return squeeze(b, cw.msgs, cfg.Start, liveSqueeze)
+		return squeeze(b, cw.msgs, cfg.Start, liveSqueeze), st.Bytes
 	}
-	return cw.msgs
+	return cw.msgs, st.Bytes
 }
 
 func loadBenchTopic(b *testing.B, parts int, density string) *benchTopic {
@@ -91,7 +93,7 @@ func loadBenchTopic(b *testing.B, parts int, density string) *benchTopic {
 	if v, ok := benchTopics.Load(key); ok && keep {
 		return v.(*benchTopic)
 	}
-	msgs := benchMessages(b, density)
+	msgs, size := benchMessages(b, density)
 	c := benchCluster(b)
 	bt := &benchTopic{c: c, name: fmt.Sprintf("bench-%d-%s-%d", parts, density, time.Now().UnixNano()), parts: parts}
 	c.CreateTopic(b, bt.name, parts, false)
@@ -102,10 +104,7 @@ func loadBenchTopic(b *testing.B, parts int, density string) *benchTopic {
 	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
 		b.Fatal(err)
 	}
-	bt.records = len(msgs)
-	for _, m := range msgs {
-		bt.bytes += int64(len(m.Value))
-	}
+	bt.records, bt.bytes = len(msgs), size
 	if keep {
 		benchTopics.Store(key, bt)
 	}
@@ -175,11 +174,7 @@ func BenchmarkBareReader(b *testing.B) {
 func BenchmarkHandle(b *testing.B) {
 	for _, density := range []string{densityTrail, densityLive} {
 		b.Run("density="+density, func(b *testing.B) {
-			msgs := benchMessages(b, density)
-			var bytes int64
-			for _, m := range msgs {
-				bytes += int64(len(m.Value))
-			}
+			msgs, size := benchMessages(b, density)
 			cfg := consumers.DefaultGroupConfig()
 			cfg.Brokers, cfg.GroupID, cfg.Topics, cfg.DeadLetterTopic = []string{"127.0.0.1:9"}, "bench", []string{"bench"}, ""
 			cpu := startCPU()
@@ -201,7 +196,7 @@ func BenchmarkHandle(b *testing.B) {
 			b.ReportMetric(float64(len(msgs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 			cpu.report(b, float64(len(msgs))*float64(b.N))
 			reportStages(b, float64(len(msgs))*float64(b.N), regs)
-			b.SetBytes(bytes)
+			b.SetBytes(size)
 		})
 	}
 }

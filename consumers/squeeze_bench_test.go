@@ -12,13 +12,8 @@ import (
 
 // squeeze returns copies of one-record messages with their event times and
 // delivery times brought k times closer to start: the same records at k
-// times the density of event time. The bench trail holds three days of a
-// small account (about 17 records per minute); a Kafka consumer catching
-// up on a live stream of thousands of events a second sees many times
-// more records per minute, so that closing minutes, which costs per
-// series and minute whatever the traffic, weighs little beside the
-// records. RFC 3339 times in UTC keep their length, so the messages keep
-// their size.
+// times the density of event time (densityLive says why). RFC 3339 times
+// in UTC keep their length, so the messages keep their size.
 func squeeze(tb testing.TB, msgs []kafka.Message, start time.Time, k int64) []kafka.Message {
 	tb.Helper()
 	at := func(v []byte) []byte {
